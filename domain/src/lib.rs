@@ -1,0 +1,20 @@
+//! OmniStream's domain: aggregates, their commands and events, and the rules that decide
+//! between them. Nothing here does IO; the write side and the read side build on it.
+
+pub mod agent;
+pub mod aggregate;
+pub mod api_key;
+pub mod email_claim;
+pub mod envelope;
+pub mod error;
+pub mod event_schemas;
+pub mod organization;
+pub mod permission;
+pub mod role;
+pub mod super_admin;
+pub mod values;
+
+pub use aggregate::{Aggregate, DomainEvent};
+pub use envelope::{Actor, ActorKind, Metadata};
+pub use error::DomainError;
+pub use permission::Permission;
