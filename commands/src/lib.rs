@@ -1,1 +1,18 @@
-//! placeholder
+//! The write side: command handlers that load aggregates, decide, and append; plus the
+//! credentials (password hashes, sessions) and the idempotency cache that the log must not hold.
+
+pub mod agents;
+pub mod email_claims;
+pub mod api_keys;
+pub mod bus;
+pub mod context;
+pub mod error;
+pub mod idempotency;
+pub mod password;
+pub mod registration;
+pub mod roles;
+pub mod session;
+
+pub use bus::{CommandBus, Executed, Loaded};
+pub use context::{CommandContext, Scope};
+pub use error::CommandError;

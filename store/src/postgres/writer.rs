@@ -1,0 +1,387 @@
+//! Group commit: appends queued by many callers share one transaction, so one WAL flush
+//! serves them all, while each request keeps its own optimistic-concurrency check.
+//!
+//! A group locks the heads of the streams it touches (`FOR UPDATE` on `streams`), decides
+//! each unit in arrival order against those heads, then writes every accepted event with
+//! one multi-row insert. A unit that fails its check fails alone; the others commit. When
+//! another process races us to a new stream, the unique index on `(stream_id, version)`
+//! aborts the transaction and the units are retried one by one.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::{DurationRound, TimeDelta, Utc};
+use serde_json::Value;
+use sqlx::{PgPool, Postgres, Row, Transaction};
+use tokio::sync::{mpsc, oneshot, Mutex};
+use uuid::Uuid;
+
+use super::notify::EVENTS_CHANNEL;
+use crate::hash::{chain_hash, HashedContent};
+use crate::{AppendOutcome, AppendRequest, StoreError};
+
+/// One atomic append: its requests land together or not at all.
+pub(super) struct Unit {
+    pub(super) requests: Vec<AppendRequest>,
+    pub(super) reply: oneshot::Sender<Result<Vec<AppendOutcome>, StoreError>>,
+}
+
+type UnitResult = Result<Vec<AppendOutcome>, StoreError>;
+
+pub(super) fn spawn(pool: PgPool, queue: mpsc::Receiver<Unit>, writers: usize, max_group_events: usize) {
+    let queue = std::sync::Arc::new(Mutex::new(queue));
+    for _ in 0..writers.max(1) {
+        let (pool, queue) = (pool.clone(), queue.clone());
+        tokio::spawn(async move {
+            loop {
+                let group = {
+                    let mut queue = queue.lock().await;
+                    let Some(first) = queue.recv().await else { return };
+                    let mut events = first.requests.iter().map(|r| r.events.len()).sum::<usize>();
+                    let mut group = vec![first];
+                    while events < max_group_events {
+                        match queue.try_recv() {
+                            Ok(unit) => {
+                                events += unit.requests.iter().map(|r| r.events.len()).sum::<usize>();
+                                group.push(unit);
+                            }
+                            Err(_) => break,
+                        }
+                    }
+                    group
+                };
+                commit(&pool, group).await;
+            }
+        });
+    }
+}
+
+async fn commit(pool: &PgPool, group: Vec<Unit>) {
+    let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|u| (u.requests, u.reply)).unzip();
+    match write_group(pool, &requests).await {
+        Ok(results) => reply_all(replies, results),
+        Err(error) if is_unique_violation(&error) => {
+            // Another process won a race on a new stream or event id: isolate each unit so
+            // only the one that lost answers with a conflict (or a no-op on retry).
+            for (requests, reply) in requests.into_iter().zip(replies) {
+                let single = std::slice::from_ref(&requests);
+                let result = match write_group(pool, single).await {
+                    Ok(mut results) => results.remove(0),
+                    Err(error) if is_unique_violation(&error) => Err(conflict_of(&requests)),
+                    Err(error) => Err(StoreError::Database(error)),
+                };
+                let _ = reply.send(result);
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "group commit failed");
+            let message = error.to_string();
+            for reply in replies {
+                let _ = reply.send(Err(StoreError::Database(sqlx::Error::Protocol(message.clone()))));
+            }
+        }
+    }
+}
+
+fn reply_all(replies: Vec<oneshot::Sender<UnitResult>>, results: Vec<UnitResult>) {
+    for (reply, result) in replies.into_iter().zip(results) {
+        let _ = reply.send(result);
+    }
+}
+
+fn conflict_of(requests: &[AppendRequest]) -> StoreError {
+    let first = requests.first();
+    StoreError::Conflict {
+        stream_id: first.map(|r| r.stream_id.clone()).unwrap_or_default(),
+        expected: first.map(|r| r.expected.to_string()).unwrap_or_default(),
+        actual: -1,
+    }
+}
+
+fn is_unique_violation(error: &sqlx::Error) -> bool {
+    matches!(error, sqlx::Error::Database(db) if db.code().as_deref() == Some("23505"))
+}
+
+/// A stream's head while a group is being decided.
+#[derive(Clone)]
+struct Head {
+    tenant_id: Option<Uuid>,
+    version: i64,
+    hash: Option<Vec<u8>>,
+}
+
+/// Rows of the multi-row insert, column by column.
+#[derive(Default)]
+struct Columns {
+    stream_id: Vec<String>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    event_type: Vec<String>,
+    schema_version: Vec<i32>,
+    tenant_id: Vec<Option<Uuid>>,
+    payload: Vec<Value>,
+    metadata: Vec<Value>,
+    recorded_at: Vec<chrono::DateTime<Utc>>,
+    prev_hash: Vec<Option<Vec<u8>>>,
+    hash: Vec<Vec<u8>>,
+}
+
+/// Writes a group in one transaction; answers each unit's result, or fails as a whole.
+async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<UnitResult>, sqlx::Error> {
+    let mut tx = pool.begin().await?;
+    let stream_ids: Vec<String> = units
+        .iter()
+        .flatten()
+        .map(|r| r.stream_id.clone())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let event_ids: Vec<Uuid> = units.iter().flatten().flat_map(|r| r.events.iter().map(|e| e.event_id)).collect();
+    let mut heads = lock_heads(&mut tx, &stream_ids).await?;
+    let mut stored: HashSet<Uuid> = sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+        .bind(&event_ids)
+        .fetch_all(&mut *tx)
+        .await?
+        .into_iter()
+        .collect();
+
+    // One timestamp per group, truncated to what PostgreSQL stores, so hashes recompute.
+    let now = Utc::now()
+        .duration_trunc(TimeDelta::microseconds(1))
+        .unwrap_or_else(|_| Utc::now());
+    let mut columns = Columns::default();
+    let mut results: Vec<UnitResult> = Vec::with_capacity(units.len());
+    // Which rows (by index in `columns`) belong to which unit's outcome.
+    let mut placements: Vec<Vec<(usize, usize)>> = Vec::with_capacity(units.len());
+    for unit in units {
+        match decide_unit(unit, &heads, &stored, now, &mut columns) {
+            Ok((outcomes, unit_heads, rows)) => {
+                for request in unit {
+                    stored.extend(request.events.iter().map(|e| e.event_id));
+                }
+                heads.extend(unit_heads);
+                placements.push(rows);
+                results.push(Ok(outcomes));
+            }
+            Err(error) => {
+                placements.push(Vec::new());
+                results.push(Err(error));
+            }
+        }
+    }
+
+    if !columns.event_id.is_empty() {
+        let positions = insert_events(&mut tx, &columns).await?;
+        for (result, rows) in results.iter_mut().zip(&placements) {
+            if let Ok(outcomes) = result {
+                for (outcome_index, row) in rows {
+                    outcomes[*outcome_index].positions.push(positions[*row]);
+                }
+            }
+        }
+        upsert_heads(&mut tx, &heads, &stream_ids).await?;
+        let last = positions.iter().max().copied().unwrap_or_default();
+        sqlx::query("SELECT pg_notify($1, $2)")
+            .bind(EVENTS_CHANNEL)
+            .bind(last.to_string())
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    Ok(results)
+}
+
+type Decided = (Vec<AppendOutcome>, HashMap<String, Head>, Vec<(usize, usize)>);
+
+/// Checks one unit against the heads and stages its rows; touches nothing on failure.
+fn decide_unit(
+    unit: &[AppendRequest],
+    heads: &HashMap<String, Head>,
+    stored: &HashSet<Uuid>,
+    now: chrono::DateTime<Utc>,
+    columns: &mut Columns,
+) -> Result<Decided, StoreError> {
+    let mut staged: HashMap<String, Head> = HashMap::new();
+    let mut outcomes = Vec::with_capacity(unit.len());
+    let mut rows = Vec::new();
+    let mut pending = Columns::default();
+    let mut pending_ids: HashSet<Uuid> = HashSet::new();
+    let first_row = columns.event_id.len();
+    for request in unit {
+        let head = staged
+            .get(&request.stream_id)
+            .or_else(|| heads.get(&request.stream_id))
+            .cloned()
+            .unwrap_or(Head {
+                tenant_id: request.tenant_id,
+                version: 0,
+                hash: None,
+            });
+        if head.version > 0 && head.tenant_id != request.tenant_id {
+            return Err(StoreError::TenantMismatch(request.stream_id.clone()));
+        }
+        let fresh: Vec<_> = request
+            .events
+            .iter()
+            .filter(|e| !stored.contains(&e.event_id) && !pending_ids.contains(&e.event_id))
+            .collect();
+        if fresh.is_empty() {
+            outcomes.push(AppendOutcome {
+                stream_id: request.stream_id.clone(),
+                version: head.version,
+                positions: Vec::new(),
+            });
+            continue;
+        }
+        if !request.expected.accepts(head.version) {
+            return Err(StoreError::Conflict {
+                stream_id: request.stream_id.clone(),
+                expected: request.expected.to_string(),
+                actual: head.version,
+            });
+        }
+        let mut head = head;
+        for event in fresh {
+            let version = head.version + 1;
+            let metadata = serde_json::to_value(&event.metadata).unwrap_or(Value::Null);
+            let hash = chain_hash(
+                head.hash.as_deref(),
+                &HashedContent {
+                    stream_id: &request.stream_id,
+                    version,
+                    event_id: event.event_id,
+                    event_type: &event.event_type,
+                    schema_version: event.schema_version,
+                    tenant_id: request.tenant_id,
+                    payload: &event.payload,
+                    metadata: &metadata,
+                    recorded_at: now,
+                },
+            );
+            rows.push((outcomes.len(), first_row + pending.event_id.len()));
+            pending.stream_id.push(request.stream_id.clone());
+            pending.version.push(version);
+            pending.event_id.push(event.event_id);
+            pending_ids.insert(event.event_id);
+            pending.event_type.push(event.event_type.clone());
+            pending.schema_version.push(event.schema_version);
+            pending.tenant_id.push(request.tenant_id);
+            pending.payload.push(event.payload.clone());
+            pending.metadata.push(metadata);
+            pending.recorded_at.push(now);
+            pending.prev_hash.push(head.hash.clone());
+            pending.hash.push(hash.clone());
+            head = Head {
+                tenant_id: request.tenant_id,
+                version,
+                hash: Some(hash),
+            };
+        }
+        outcomes.push(AppendOutcome {
+            stream_id: request.stream_id.clone(),
+            version: head.version,
+            positions: Vec::new(),
+        });
+        staged.insert(request.stream_id.clone(), head);
+    }
+    columns.stream_id.append(&mut pending.stream_id);
+    columns.version.append(&mut pending.version);
+    columns.event_id.append(&mut pending.event_id);
+    columns.event_type.append(&mut pending.event_type);
+    columns.schema_version.append(&mut pending.schema_version);
+    columns.tenant_id.append(&mut pending.tenant_id);
+    columns.payload.append(&mut pending.payload);
+    columns.metadata.append(&mut pending.metadata);
+    columns.recorded_at.append(&mut pending.recorded_at);
+    columns.prev_hash.append(&mut pending.prev_hash);
+    columns.hash.append(&mut pending.hash);
+    Ok((outcomes, staged, rows))
+}
+
+async fn lock_heads(tx: &mut Transaction<'_, Postgres>, stream_ids: &[String]) -> Result<HashMap<String, Head>, sqlx::Error> {
+    // Sorted lock order keeps two groups touching the same streams from deadlocking.
+    let rows = sqlx::query(
+        "SELECT stream_id, tenant_id, version, last_hash FROM streams \
+         WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE",
+    )
+    .bind(stream_ids)
+    .fetch_all(&mut **tx)
+    .await?;
+    rows.iter()
+        .map(|row| {
+            Ok((
+                row.try_get("stream_id")?,
+                Head {
+                    tenant_id: row.try_get("tenant_id")?,
+                    version: row.try_get("version")?,
+                    hash: Some(row.try_get("last_hash")?),
+                },
+            ))
+        })
+        .collect()
+}
+
+async fn insert_events(tx: &mut Transaction<'_, Postgres>, c: &Columns) -> Result<Vec<i64>, sqlx::Error> {
+    let rows = sqlx::query(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, tenant_id, \
+                             payload, metadata, recorded_at, prev_hash, hash) \
+         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::uuid[], \
+                              $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::bytea[], $11::bytea[]) \
+         RETURNING event_id, position",
+    )
+    .bind(&c.stream_id)
+    .bind(&c.version)
+    .bind(&c.event_id)
+    .bind(&c.event_type)
+    .bind(&c.schema_version)
+    .bind(&c.tenant_id)
+    .bind(&c.payload)
+    .bind(&c.metadata)
+    .bind(&c.recorded_at)
+    .bind(&c.prev_hash)
+    .bind(&c.hash)
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut by_id = HashMap::with_capacity(rows.len());
+    for row in rows {
+        by_id.insert(row.try_get::<Uuid, _>("event_id")?, row.try_get::<i64, _>("position")?);
+    }
+    Ok(c.event_id.iter().map(|id| by_id.get(id).copied().unwrap_or_default()).collect())
+}
+
+async fn upsert_heads(
+    tx: &mut Transaction<'_, Postgres>,
+    heads: &HashMap<String, Head>,
+    touched: &[String],
+) -> Result<(), sqlx::Error> {
+    let mut ids = Vec::new();
+    let mut tenants = Vec::new();
+    let mut versions = Vec::new();
+    let mut hashes = Vec::new();
+    for id in touched {
+        if let Some(Head {
+            tenant_id,
+            version,
+            hash: Some(hash),
+        }) = heads.get(id)
+        {
+            ids.push(id.clone());
+            tenants.push(*tenant_id);
+            versions.push(*version);
+            hashes.push(hash.clone());
+        }
+    }
+    sqlx::query(
+        "INSERT INTO streams (stream_id, tenant_id, version, last_hash) \
+         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::int8[], $4::bytea[]) \
+         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
+             last_hash = EXCLUDED.last_hash, updated_at = now() \
+         WHERE streams.version < EXCLUDED.version",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&versions)
+    .bind(&hashes)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
