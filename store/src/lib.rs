@@ -1,6 +1,7 @@
 //! The event store: the [`EventStore`] contract every backend passes, and the PostgreSQL
 //! backend with group commit, gap-safe catch-up reads and LISTEN/NOTIFY wake-ups.
 
+pub mod audit;
 pub mod error;
 pub mod event;
 pub mod hash;

@@ -1,0 +1,21 @@
+//! Errors of the read side.
+
+use omnistream_store::StoreError;
+use thiserror::Error;
+
+/// Why a projection or query failed.
+#[derive(Debug, Error)]
+pub enum ProjectionError {
+    /// The store failed or an event could not be decoded.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The read-model database failed.
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+    /// A projection name that this build does not know.
+    #[error("no projection named {0}")]
+    UnknownProjection(String),
+    /// A paging cursor that this service did not hand out.
+    #[error("invalid cursor")]
+    InvalidCursor,
+}

@@ -1,0 +1,31 @@
+//! What a projection is: a name, its tables, and how one event changes them.
+
+use async_trait::async_trait;
+use omnistream_store::RecordedEvent;
+use sqlx::PgConnection;
+
+use crate::ProjectionError;
+
+/// A named read model built from the event log.
+///
+/// Its tables are created by [`Projection::ddl`] inside the projection's current schema
+/// (unqualified names: the runner sets `search_path`), and exposed to queries as views in
+/// schema `rm` under the same names.
+#[async_trait]
+pub trait Projection: Send + Sync {
+    /// The stable name, as the CLI and metrics show it.
+    fn name(&self) -> &'static str;
+
+    /// Bumped whenever the tables or the meaning of `apply` change; a mismatch with the
+    /// installed generation triggers a rebuild at start-up.
+    fn definition_version(&self) -> i32;
+
+    /// The tables the projection owns (each gets a view `rm.<table>`).
+    fn tables(&self) -> &'static [&'static str];
+
+    /// Statements creating the tables and indexes, with unqualified names.
+    fn ddl(&self) -> &'static str;
+
+    /// Applies one event inside the batch's transaction.
+    async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError>;
+}

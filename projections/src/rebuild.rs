@@ -1,0 +1,130 @@
+//! Rebuilds a projection from position 0 into a fresh generation of its tables, then swaps
+//! it in: the live runner and the API keep using the old generation until the swap, which
+//! happens in one transaction holding the projection's state row.
+
+use std::sync::Arc;
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use omnistream_store::{Checkpoint, EventStore};
+use sqlx::{PgConnection, PgPool};
+
+use crate::{state, Projection, ProjectionError};
+
+const REBUILD_BATCH: i64 = 2000;
+
+/// What a rebuild did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RebuildReport {
+    /// The schema now live.
+    pub schema_name: String,
+    /// Events applied into it.
+    pub events_applied: i64,
+}
+
+/// Rebuilds `projection`; shows a progress bar on the terminal when `progress` is set.
+#[tracing::instrument(skip_all, fields(projection = projection.name()), err)]
+pub async fn rebuild(
+    pool: &PgPool,
+    store: &Arc<dyn EventStore>,
+    projection: &dyn Projection,
+    progress: bool,
+) -> Result<RebuildReport, ProjectionError> {
+    state::install(pool, projection).await?;
+    let generation: i64 = sqlx::query_scalar(
+        "SELECT coalesce(max(substring(nspname FROM '_(\\d+)$')::bigint), 0) + 1 FROM pg_namespace WHERE nspname LIKE $1",
+    )
+    .bind(format!("proj\\_{}\\_%", projection.name()))
+    .fetch_one(pool)
+    .await?;
+    let schema = state::schema_name(projection.name(), generation);
+    let mut tx = pool.begin().await?;
+    state::create_generation(&mut tx, projection, &schema).await?;
+    tx.commit().await?;
+
+    let head = store.head_position().await?;
+    let bar = if progress {
+        ProgressBar::with_draw_target(Some(head.max(0) as u64), ProgressDrawTarget::stderr())
+    } else {
+        ProgressBar::hidden()
+    };
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:40}] {pos}/{len} events ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(format!("rebuilding {}", projection.name()));
+
+    // Catch up without holding anything: the live generation keeps serving.
+    let mut checkpoint = Checkpoint::default();
+    let mut applied = 0i64;
+    loop {
+        let mut tx = pool.begin().await?;
+        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint).await?;
+        tx.commit().await?;
+        if n == 0 {
+            break;
+        }
+        applied += n;
+        bar.set_length(bar.length().unwrap_or(0).max(checkpoint.position as u64));
+        bar.set_position(checkpoint.position as u64);
+    }
+
+    // Swap: lock the state row (the live runner waits), apply the last events, repoint the
+    // views, record the new generation and checkpoint, drop the old tables.
+    let mut tx = pool.begin().await?;
+    let old = state::lock(&mut tx, projection.name()).await?;
+    loop {
+        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint).await?;
+        if n == 0 {
+            break;
+        }
+        applied += n;
+    }
+    state::point_views(&mut tx, projection, &schema).await?;
+    sqlx::query(
+        "UPDATE projection_state SET schema_name = $2, definition_version = $3, tx_id = $4::text::xid8, \
+         position = $5, events_applied = $6, updated_at = now() WHERE name = $1",
+    )
+    .bind(projection.name())
+    .bind(&schema)
+    .bind(projection.definition_version())
+    .bind(checkpoint.tx_id.to_string())
+    .bind(checkpoint.position)
+    .bind(applied)
+    .execute(&mut *tx)
+    .await?;
+    if old.schema_name != schema {
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", old.schema_name))
+            .execute(&mut *tx)
+            .await?;
+    }
+    tx.commit().await?;
+    bar.finish_with_message(format!("rebuilt {} ({applied} events)", projection.name()));
+    Ok(RebuildReport {
+        schema_name: schema,
+        events_applied: applied,
+    })
+}
+
+async fn apply_batch(
+    conn: &mut PgConnection,
+    store: &Arc<dyn EventStore>,
+    projection: &dyn Projection,
+    schema: &str,
+    checkpoint: &mut Checkpoint,
+) -> Result<i64, ProjectionError> {
+    let events = store.read_all(*checkpoint, REBUILD_BATCH).await?;
+    if events.is_empty() {
+        return Ok(0);
+    }
+    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
+        .execute(&mut *conn)
+        .await?;
+    for event in &events {
+        projection.apply(conn, event).await?;
+    }
+    if let Some(last) = events.last() {
+        *checkpoint = last.checkpoint();
+    }
+    Ok(events.len() as i64)
+}
