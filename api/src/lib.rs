@@ -1,1 +1,15 @@
-//! placeholder
+//! OmniStream's HTTP API and the `omnistream` binary's commands.
+//!
+//! `main.rs` only parses the command line; everything else lives here so that tests start
+//! the very same application ([`app::Application`]) on port 0.
+
+pub mod app;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod middleware;
+pub mod routes;
+pub mod state;
+pub mod telemetry;

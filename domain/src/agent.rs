@@ -190,7 +190,7 @@ pub enum AgentCommand {
 }
 
 /// An agent's state, folded from its events.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Agent {
     /// The agent's id; nil before creation.
     pub id: Uuid,

@@ -77,7 +77,7 @@ pub enum ApiKeyCommand {
 }
 
 /// An API key's state.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ApiKey {
     /// Its id.
     pub id: Uuid,

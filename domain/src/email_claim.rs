@@ -56,7 +56,7 @@ pub enum EmailClaimCommand {
 }
 
 /// A claim's state: who holds the address, if anybody.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct EmailClaim {
     /// The current owner.
     pub owner: Option<Uuid>,

@@ -59,7 +59,7 @@ pub enum OrganizationCommand {
 }
 
 /// An organization's state.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Organization {
     /// Its id.
     pub id: Uuid,

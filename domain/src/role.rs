@@ -92,7 +92,7 @@ pub enum RoleCommand {
 }
 
 /// A custom role's state.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct Role {
     /// Its id.
     pub id: Uuid,

@@ -48,7 +48,7 @@ pub enum SuperAdminCommand {
 }
 
 /// A super-admin's state.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct SuperAdmin {
     /// Created.
     pub created: bool,

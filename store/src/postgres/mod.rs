@@ -5,6 +5,8 @@ mod read;
 mod row;
 mod writer;
 
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -42,19 +44,27 @@ pub struct PgEventStore {
     pool: PgPool,
     queue: mpsc::Sender<writer::Unit>,
     wake_ups: watch::Receiver<u64>,
+    appended: Arc<AtomicU64>,
 }
 
 impl PgEventStore {
     /// Starts the group-commit writers and the notification listener on a pool.
     pub async fn start(pool: PgPool, config: PgStoreConfig) -> Result<Self, StoreError> {
         let (queue, receiver) = mpsc::channel(16 * 1024);
-        writer::spawn(pool.clone(), receiver, config.writers, config.max_group_events);
+        let appended = Arc::new(AtomicU64::new(0));
+        writer::spawn(pool.clone(), receiver, config.writers, config.max_group_events, appended.clone());
         let wake_ups = notify::spawn(pool.clone(), config.poll_interval).await?;
         Ok(Self {
             pool,
             queue,
             wake_ups,
+            appended,
         })
+    }
+
+    /// Events this process has appended since it started.
+    pub fn events_appended(&self) -> u64 {
+        self.appended.load(Ordering::Relaxed)
     }
 
     /// The pool the store reads and writes through.

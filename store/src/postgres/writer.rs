@@ -12,6 +12,9 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DurationRound, TimeDelta, Utc};
 use serde_json::Value;
 use sqlx::{PgPool, Postgres, Row, Transaction};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
 use tokio::sync::{mpsc, oneshot, Mutex};
 use uuid::Uuid;
 
@@ -27,10 +30,10 @@ pub(super) struct Unit {
 
 type UnitResult = Result<Vec<AppendOutcome>, StoreError>;
 
-pub(super) fn spawn(pool: PgPool, queue: mpsc::Receiver<Unit>, writers: usize, max_group_events: usize) {
-    let queue = std::sync::Arc::new(Mutex::new(queue));
+pub(super) fn spawn(pool: PgPool, queue: mpsc::Receiver<Unit>, writers: usize, max_group_events: usize, appended: Arc<AtomicU64>) {
+    let queue = Arc::new(Mutex::new(queue));
     for _ in 0..writers.max(1) {
-        let (pool, queue) = (pool.clone(), queue.clone());
+        let (pool, queue, appended) = (pool.clone(), queue.clone(), appended.clone());
         tokio::spawn(async move {
             loop {
                 let group = {
@@ -49,23 +52,32 @@ pub(super) fn spawn(pool: PgPool, queue: mpsc::Receiver<Unit>, writers: usize, m
                     }
                     group
                 };
-                commit(&pool, group).await;
+                let written = commit(&pool, group).await;
+                appended.fetch_add(written, Ordering::Relaxed);
             }
         });
     }
 }
 
-async fn commit(pool: &PgPool, group: Vec<Unit>) {
+/// Writes a group and answers its callers; returns how many events were written.
+async fn commit(pool: &PgPool, group: Vec<Unit>) -> u64 {
     let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|u| (u.requests, u.reply)).unzip();
+    let mut written = 0u64;
     match write_group(pool, &requests).await {
-        Ok(results) => reply_all(replies, results),
+        Ok(results) => {
+            written += count_written(&results);
+            reply_all(replies, results)
+        }
         Err(error) if is_unique_violation(&error) => {
             // Another process won a race on a new stream or event id: isolate each unit so
             // only the one that lost answers with a conflict (or a no-op on retry).
             for (requests, reply) in requests.into_iter().zip(replies) {
                 let single = std::slice::from_ref(&requests);
                 let result = match write_group(pool, single).await {
-                    Ok(mut results) => results.remove(0),
+                    Ok(mut results) => {
+                        written += count_written(&results);
+                        results.remove(0)
+                    }
                     Err(error) if is_unique_violation(&error) => Err(conflict_of(&requests)),
                     Err(error) => Err(StoreError::Database(error)),
                 };
@@ -80,6 +92,16 @@ async fn commit(pool: &PgPool, group: Vec<Unit>) {
             }
         }
     }
+    written
+}
+
+fn count_written(results: &[UnitResult]) -> u64 {
+    results
+        .iter()
+        .flatten()
+        .flatten()
+        .map(|o| o.positions.len() as u64)
+        .sum()
 }
 
 fn reply_all(replies: Vec<oneshot::Sender<UnitResult>>, results: Vec<UnitResult>) {

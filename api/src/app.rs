@@ -1,0 +1,203 @@
+//! The application: database bootstrap, the event store, projection workers, background
+//! jobs and the HTTP server, built from a [`Config`].
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use omnistream_commands::{idempotency, CommandBus};
+use omnistream_projections::metrics::ProjectionMetrics;
+use omnistream_projections::{rebuild, state as projection_state, Runner};
+use omnistream_store::postgres::PgStoreConfig;
+use omnistream_store::{EventStore, PgEventStore};
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::SizeLimit;
+use poem::web::Data;
+use poem::{get, handler, EndpointExt, Route, Server};
+use prometheus::{Encoder, Registry, TextEncoder};
+use tokio::sync::watch;
+
+use crate::config::Config;
+use crate::middleware::metrics::HttpMetrics;
+use crate::middleware::{idempotency as idempotency_middleware, request};
+use crate::routes;
+use crate::state::{AppState, SharedState};
+
+/// A built application, bound to its port, not yet serving.
+pub struct Application {
+    state: SharedState,
+    acceptor: TcpAcceptor,
+    port: u16,
+    shutdown: watch::Sender<bool>,
+}
+
+/// Connects, migrates and starts the event store: what every command of the binary needs.
+pub async fn connect(config: &Config) -> anyhow::Result<(sqlx::PgPool, PgEventStore)> {
+    crate::db::ensure_database(&config.database_url).await?;
+    let pool = crate::db::connect(&config.database_url, config.max_connections).await?;
+    crate::db::migrate(&pool).await?;
+    let store = PgEventStore::start(
+        pool.clone(),
+        PgStoreConfig {
+            writers: config.append_writers,
+            ..PgStoreConfig::default()
+        },
+    )
+    .await?;
+    Ok((pool, store))
+}
+
+/// Installs every projection, rebuilding those whose definition changed since they were built.
+pub async fn install_projections(pool: &sqlx::PgPool, store: &PgEventStore) -> anyhow::Result<()> {
+    let store: Arc<dyn EventStore> = Arc::new(store.clone());
+    for projection in omnistream_projections::all() {
+        if projection_state::install(pool, projection.as_ref()).await? {
+            tracing::info!(projection = projection.name(), "definition changed; rebuilding");
+            rebuild::rebuild(pool, &store, projection.as_ref(), false).await?;
+        }
+    }
+    Ok(())
+}
+
+/// Starts a runner per projection; they stop when `shutdown` turns true.
+pub fn spawn_projection_workers(
+    pool: &sqlx::PgPool,
+    store: &PgEventStore,
+    metrics: ProjectionMetrics,
+    shutdown: watch::Receiver<bool>,
+) {
+    for projection in omnistream_projections::all() {
+        let store: Arc<dyn EventStore> = Arc::new(store.clone());
+        let runner = Runner::new(store, pool.clone(), projection).with_metrics(metrics.clone());
+        tokio::spawn(runner.run(shutdown.clone()));
+    }
+}
+
+impl Application {
+    /// Builds the application: database, migrations, store, projections, listener.
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        let (pool, store) = connect(&config).await?;
+        install_projections(&pool, &store).await?;
+        let registry = Registry::new();
+        let http = HttpMetrics::register(&registry)?;
+        let projection_metrics = ProjectionMetrics::register(&registry)?;
+        let (shutdown, shutdown_rx) = watch::channel(false);
+        if config.run_projections {
+            spawn_projection_workers(&pool, &store, projection_metrics, shutdown_rx.clone());
+        }
+        spawn_idempotency_purge(pool.clone(), shutdown_rx);
+        let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
+        let port = acceptor
+            .local_addr()
+            .first()
+            .and_then(|a| a.as_socket_addr().map(|s| s.port()))
+            .unwrap_or_default();
+        tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
+        let bus = CommandBus::new(Arc::new(store.clone()));
+        let state = Arc::new(AppState {
+            pool,
+            store,
+            bus,
+            config,
+            registry,
+            http,
+            started: Instant::now(),
+        });
+        Ok(Self {
+            state,
+            acceptor,
+            port,
+            shutdown,
+        })
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The shared state (tests use its pool).
+    pub fn state(&self) -> SharedState {
+        self.state.clone()
+    }
+
+    /// Serves until Ctrl-C (or SIGTERM), then stops the workers.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let app = routes_for(self.state.clone());
+        let result = Server::new_with_acceptor(self.acceptor)
+            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
+            .await;
+        let _ = self.shutdown.send(true);
+        result
+    }
+}
+
+/// Every route with the middleware stack.
+pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
+    let api = routes::service();
+    let spec = api.spec_endpoint();
+    let docs = api.swagger_ui();
+    let max_body = state.config.max_body_bytes;
+    Route::new()
+        .at("/api/openapi.json", spec)
+        .nest("/api/docs", docs)
+        .at("/metrics", get(prometheus_metrics))
+        .nest("/", api)
+        .around(idempotency_middleware::around)
+        .with(SizeLimit::new(max_body))
+        .around(request::around)
+        .data(state)
+}
+
+#[handler]
+fn prometheus_metrics(Data(state): Data<&SharedState>) -> String {
+    let mut buffer = Vec::new();
+    let families = state.registry.gather();
+    if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
+        tracing::warn!(%error, "metrics encoding failed");
+    }
+    let mut text = String::from_utf8(buffer).unwrap_or_default();
+    text.push_str(&format!(
+        "# HELP omnistream_events_appended_total Events appended by this process\n\
+         # TYPE omnistream_events_appended_total counter\n\
+         omnistream_events_appended_total {}\n",
+        state.store.events_appended()
+    ));
+    text
+}
+
+fn spawn_idempotency_purge(pool: sqlx::PgPool, mut shutdown: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        loop {
+            match idempotency::purge_expired(&pool).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "expired idempotency keys purged"),
+                Err(error) => tracing::warn!(%error, "idempotency purge failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    });
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(term) => term,
+            Err(_) => {
+                let _ = ctrl_c.await;
+                return;
+            }
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down");
+}

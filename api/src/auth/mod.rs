@@ -1,0 +1,7 @@
+//! Authentication (API key or session token) and authorization (permission codes).
+
+mod principal;
+mod scheme;
+
+pub use principal::{resolve, Principal, PrincipalKind, Resolved};
+pub use scheme::Auth;

@@ -1,0 +1,295 @@
+//! The `omnistream` command line: serve, worker, migrate, projections, admin, replay, schemas.
+
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand};
+use omnistream_commands::{registration, CommandBus};
+use omnistream_projections::metrics::ProjectionMetrics;
+use omnistream_projections::{rebuild, state as projection_state};
+use omnistream_store::postgres::read_tenant;
+use omnistream_store::{audit, EventStore};
+use tokio::sync::watch;
+use uuid::Uuid;
+
+use crate::app::{self, Application};
+use crate::config::Config;
+use crate::routes::activity_logs::{state_of, StoredEvent};
+
+/// OmniStream: an event-sourced omnichannel CRM backend.
+#[derive(Debug, Parser)]
+#[command(name = "omnistream", version, about)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The commands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Runs the API with in-process projection workers and jobs.
+    Serve,
+    /// Runs the projection workers alone (scale-out), without HTTP.
+    Worker,
+    /// Creates the database if missing and applies migrations.
+    Migrate,
+    /// Projection maintenance.
+    Projections {
+        /// What to do.
+        #[command(subcommand)]
+        command: ProjectionsCommand,
+    },
+    /// Platform administration.
+    Admin {
+        /// What to do.
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// The auditor's view: a stream as of any time, a tenant's log, hash-chain checks.
+    Replay {
+        /// What to do.
+        #[command(subcommand)]
+        command: ReplayCommand,
+    },
+    /// Prints the OpenAPI document.
+    Openapi,
+    /// Writes the OpenAPI document and the event JSON Schemas into a folder.
+    Schemas {
+        /// The folder (`schemas/` of the repository).
+        #[arg(long, default_value = "schemas")]
+        dir: PathBuf,
+    },
+}
+
+/// Projection maintenance commands.
+#[derive(Debug, Subcommand)]
+pub enum ProjectionsCommand {
+    /// Rebuilds a projection from position 0 into fresh tables and swaps them in.
+    Rebuild {
+        /// The projection's name (see `status`).
+        name: String,
+    },
+    /// Shows each projection's position and lag.
+    Status,
+}
+
+/// Platform administration commands.
+#[derive(Debug, Subcommand)]
+pub enum AdminCommand {
+    /// Creates a platform super-admin. The password comes from OMNISTREAM_SUPER_ADMIN_PASSWORD
+    /// or, when unset, from the first line of standard input.
+    CreateSuperAdmin {
+        /// Login e-mail.
+        #[arg(long)]
+        email: String,
+        /// Display name.
+        #[arg(long, default_value = "Super Admin")]
+        name: String,
+    },
+}
+
+/// Auditor commands.
+#[derive(Debug, Subcommand)]
+pub enum ReplayCommand {
+    /// Prints a stream's events and the entity's state, as of an instant.
+    Stream {
+        /// The stream id, such as `agent-<uuid>`.
+        stream_id: String,
+        /// Show it as it was at this instant (RFC 3339).
+        #[arg(long)]
+        as_of: Option<DateTime<Utc>>,
+    },
+    /// Exports a tenant's events as JSON lines.
+    Export {
+        /// The organization's id.
+        #[arg(long)]
+        tenant: Uuid,
+        /// Only events recorded up to this instant.
+        #[arg(long)]
+        until: Option<DateTime<Utc>>,
+        /// The file to write (standard output when absent).
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Verifies the hash chains of a tenant (or of the platform streams).
+    Verify {
+        /// The organization's id; absent: the platform streams.
+        #[arg(long)]
+        tenant: Option<Uuid>,
+    },
+}
+
+/// Runs a parsed command line.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let config = Config::from_env()?;
+    crate::telemetry::init(config.log_json);
+    match cli.command {
+        Command::Serve => Application::build(config).await?.run_until_stopped().await?,
+        Command::Worker => worker(config).await?,
+        Command::Migrate => {
+            app::connect(&config).await?;
+            println!("database ready and migrated");
+        }
+        Command::Projections { command } => projections(config, command).await?,
+        Command::Admin {
+            command: AdminCommand::CreateSuperAdmin { email, name },
+        } => {
+            let password = match std::env::var("OMNISTREAM_SUPER_ADMIN_PASSWORD") {
+                Ok(p) if !p.is_empty() => p,
+                _ => {
+                    eprint!("password: ");
+                    let mut line = String::new();
+                    std::io::stdin().read_line(&mut line)?;
+                    line.trim_end_matches(['\r', '\n']).to_owned()
+                }
+            };
+            let (pool, store) = app::connect(&config).await?;
+            let bus = CommandBus::new(Arc::new(store));
+            let id = registration::create_super_admin(&bus, &pool, &name, &email, &password).await?;
+            println!("super-admin {id} created for {email}");
+        }
+        Command::Replay { command } => replay(config, command).await?,
+        Command::Openapi => println!("{}", crate::routes::service().spec()),
+        Command::Schemas { dir } => write_schemas(&dir)?,
+    }
+    Ok(())
+}
+
+async fn worker(config: Config) -> anyhow::Result<()> {
+    let (pool, store) = app::connect(&config).await?;
+    app::install_projections(&pool, &store).await?;
+    let registry = prometheus::Registry::new();
+    let metrics = ProjectionMetrics::register(&registry)?;
+    let (shutdown, receiver) = watch::channel(false);
+    app::spawn_projection_workers(&pool, &store, metrics, receiver);
+    tracing::info!("projection workers running; Ctrl-C stops them");
+    tokio::signal::ctrl_c().await?;
+    let _ = shutdown.send(true);
+    Ok(())
+}
+
+async fn projections(config: Config, command: ProjectionsCommand) -> anyhow::Result<()> {
+    let (pool, store) = app::connect(&config).await?;
+    match command {
+        ProjectionsCommand::Rebuild { name } => {
+            let projection = omnistream_projections::by_name(&name).ok_or_else(|| {
+                let known: Vec<_> = omnistream_projections::all().iter().map(|p| p.name()).collect();
+                anyhow::anyhow!("no projection named {name}; known: {}", known.join(", "))
+            })?;
+            let store: Arc<dyn EventStore> = Arc::new(store);
+            let report = rebuild::rebuild(&pool, &store, projection.as_ref(), true).await?;
+            println!("{name}: rebuilt {} events into {}", report.events_applied, report.schema_name);
+        }
+        ProjectionsCommand::Status => {
+            app::install_projections(&pool, &store).await?;
+            let head = store.head_position().await?;
+            println!("head position: {head}");
+            println!("{:<16} {:>12} {:>10} {:>14}  schema", "projection", "position", "lag", "applied");
+            for s in projection_state::status(&pool).await? {
+                println!(
+                    "{:<16} {:>12} {:>10} {:>14}  {}",
+                    s.name, s.position, s.lag, s.events_applied, s.schema_name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+async fn replay(config: Config, command: ReplayCommand) -> anyhow::Result<()> {
+    let (pool, store) = app::connect(&config).await?;
+    match command {
+        ReplayCommand::Stream { stream_id, as_of } => {
+            let events = store.read_stream(&stream_id, 1).await?;
+            let events: Vec<_> = events
+                .into_iter()
+                .filter(|e| as_of.is_none_or(|at| e.recorded_at <= at))
+                .collect();
+            let state = state_of(&stream_id, &events).map_err(|_| anyhow::anyhow!("cannot fold {stream_id}"))?;
+            let stored: Vec<serde_json::Value> = events.into_iter().map(|e| stored_json(StoredEvent::from(e))).collect();
+            let out = serde_json::json!({ "stream_id": stream_id, "as_of": as_of, "events": stored, "state": state });
+            println!("{}", serde_json::to_string_pretty(&out)?);
+        }
+        ReplayCommand::Export { tenant, until, output } => {
+            let mut sink: Box<dyn Write> = match &output {
+                Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
+                None => Box::new(std::io::BufWriter::new(std::io::stdout())),
+            };
+            let (mut after, mut count) = (0i64, 0u64);
+            loop {
+                let batch = read_tenant(&pool, tenant, after, until, 5000).await?;
+                let Some(last) = batch.last() else { break };
+                after = last.position;
+                for event in batch {
+                    let line = serde_json::json!({
+                        "position": event.position,
+                        "stream_id": event.stream_id,
+                        "version": event.version,
+                        "event_id": event.event_id,
+                        "event_type": event.event_type,
+                        "schema_version": event.schema_version,
+                        "tenant_id": event.tenant_id,
+                        "recorded_at": event.recorded_at,
+                        "payload": event.payload,
+                        "metadata": event.metadata,
+                        "prev_hash": event.prev_hash.map(hex::encode),
+                        "hash": hex::encode(event.hash),
+                    });
+                    writeln!(sink, "{line}")?;
+                    count += 1;
+                }
+            }
+            sink.flush()?;
+            eprintln!("exported {count} events of tenant {tenant}");
+        }
+        ReplayCommand::Verify { tenant } => {
+            let report = audit::verify_tenant(&pool, tenant).await?;
+            println!("streams checked: {}, events checked: {}", report.streams, report.events);
+            if report.breaks.is_empty() {
+                println!("every hash chain is intact");
+            } else {
+                for b in &report.breaks {
+                    println!("BREAK {} v{}: {}", b.stream_id, b.version, b.problem);
+                }
+                anyhow::bail!("{} break(s) found", report.breaks.len());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn stored_json(event: StoredEvent) -> serde_json::Value {
+    serde_json::json!({
+        "position": event.position,
+        "version": event.version,
+        "event_id": event.event_id,
+        "event_type": event.event_type,
+        "schema_version": event.schema_version,
+        "recorded_at": event.recorded_at,
+        "payload": event.payload,
+        "metadata": event.metadata,
+        "hash": event.hash,
+        "prev_hash": event.prev_hash,
+    })
+}
+
+/// Writes `openapi.json` and `events/<EventType>.json` into `dir`.
+pub fn write_schemas(dir: &std::path::Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(dir.join("events"))?;
+    std::fs::write(dir.join("openapi.json"), openapi_json()? + "\n")?;
+    for (event_type, schema) in omnistream_domain::event_schemas::all() {
+        let text = serde_json::to_string_pretty(&schema)? + "\n";
+        std::fs::write(dir.join("events").join(format!("{event_type}.json")), text)?;
+    }
+    println!("schemas written to {}", dir.display());
+    Ok(())
+}
+
+/// The OpenAPI document, pretty-printed with stable key order.
+pub fn openapi_json() -> anyhow::Result<String> {
+    let value: serde_json::Value = serde_json::from_str(&crate::routes::service().spec())?;
+    Ok(serde_json::to_string_pretty(&value)?)
+}

@@ -1,0 +1,88 @@
+//! Configuration from environment variables, each with a default that works on a developer
+//! machine with a local PostgreSQL.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+/// The service's configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: the PostgreSQL database (created if missing, migrated on start).
+    pub database_url: String,
+    /// `OMNISTREAM_BIND`: the listening address; port 0 picks a free port.
+    pub bind: SocketAddr,
+    /// `OMNISTREAM_DB_MAX_CONNECTIONS`: pool size.
+    pub max_connections: u32,
+    /// `OMNISTREAM_SESSION_TTL_HOURS`: how long a login session lasts.
+    pub session_ttl: Duration,
+    /// `OMNISTREAM_MAX_BODY_BYTES`: the largest request body accepted.
+    pub max_body_bytes: usize,
+    /// `OMNISTREAM_APPEND_WRITERS`: parallel group-commit writers.
+    pub append_writers: usize,
+    /// `OMNISTREAM_READ_WAIT_MS`: how long a query waits for read-your-writes.
+    pub read_wait: Duration,
+    /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
+    pub run_projections: bool,
+    /// `OMNISTREAM_LOG_FORMAT`: `json` or `text`.
+    pub log_json: bool,
+}
+
+/// The database a fresh checkout uses.
+pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/omnistream";
+
+/// A variable that is set but cannot be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{name}: {message}")]
+pub struct ConfigError {
+    name: &'static str,
+    message: String,
+}
+
+fn var(name: &'static str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parsed<T: std::str::FromStr>(name: &'static str, default: T) -> Result<T, ConfigError>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw.trim().parse().map_err(|e: T::Err| ConfigError {
+            name,
+            message: format!("cannot use {raw:?}: {e}"),
+        }),
+    }
+}
+
+impl Config {
+    /// Reads the configuration from the environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
+            bind: parsed("OMNISTREAM_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            max_connections: parsed("OMNISTREAM_DB_MAX_CONNECTIONS", 20)?,
+            session_ttl: Duration::from_secs(3600 * parsed::<u64>("OMNISTREAM_SESSION_TTL_HOURS", 12)?),
+            max_body_bytes: parsed("OMNISTREAM_MAX_BODY_BYTES", 1024 * 1024)?,
+            append_writers: parsed("OMNISTREAM_APPEND_WRITERS", 4)?,
+            read_wait: Duration::from_millis(parsed("OMNISTREAM_READ_WAIT_MS", 5000)?),
+            run_projections: parsed("OMNISTREAM_PROJECTIONS", true)?,
+            log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+        })
+    }
+
+    /// The configuration for a database URL with every other setting at its default.
+    pub fn for_database(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            max_connections: 10,
+            session_ttl: Duration::from_secs(12 * 3600),
+            max_body_bytes: 1024 * 1024,
+            append_writers: 4,
+            read_wait: Duration::from_secs(5),
+            run_projections: true,
+            log_json: false,
+        }
+    }
+}

@@ -1,0 +1,133 @@
+//! The OpenAPI operations, one module per tag, and the shapes they share.
+
+pub mod activity_logs;
+pub mod agents;
+pub mod api_keys;
+pub mod auth;
+pub mod consistency;
+pub mod health;
+pub mod roles;
+
+use poem_openapi::{Object, OpenApiService, Tags};
+
+
+/// The API's tags, named as in the product reference.
+#[derive(Tags)]
+pub enum ApiTags {
+    /// Login, logout, session and organization registration.
+    Auth,
+    /// Agent CRUD and status management.
+    Agents,
+    /// Roles and permissions (admin only).
+    Roles,
+    /// API keys for programmatic access.
+    #[oai(rename = "API Keys")]
+    ApiKeys,
+    /// The audit trail: every event, who caused it, and hash-chain verification (supervisor/admin).
+    #[oai(rename = "Activity Logs")]
+    ActivityLogs,
+    /// Service health checks.
+    Health,
+}
+
+/// The answer to a delete.
+#[derive(Debug, Clone, Object)]
+pub struct DeleteResponse {
+    /// The deleted resource's id.
+    pub id: String,
+    /// Always true: the resource is gone.
+    pub deleted: bool,
+}
+
+/// Declares a paginated list schema of `$item`s: the same fields for every list.
+macro_rules! paginated {
+    ($(#[$doc:meta])* $name:ident, $item:ty) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, poem_openapi::Object)]
+        pub struct $name {
+            /// The rows of this page.
+            pub data: Vec<$item>,
+            /// The page number (1-based; 1 when paging by cursor).
+            pub page: i64,
+            /// Rows per page.
+            pub per_page: i64,
+            /// Rows matching the filters in all.
+            pub total: i64,
+            /// Pass as `cursor` to get the next page; absent on the last page.
+            #[oai(skip_serializing_if_is_none)]
+            pub next_cursor: Option<String>,
+        }
+
+        impl $name {
+            /// Converts a read-model page.
+            pub fn from_page<T>(page: omnistream_projections::page::Page<T>, convert: impl Fn(T) -> $item) -> Self {
+                Self {
+                    data: page.data.into_iter().map(convert).collect(),
+                    page: page.page,
+                    per_page: page.per_page,
+                    total: page.total,
+                    next_cursor: page.next_cursor,
+                }
+            }
+        }
+    };
+}
+pub(crate) use paginated;
+
+/// Checks `page`/`per_page` query values.
+pub fn page_request(
+    page: Option<i64>,
+    per_page: Option<i64>,
+    cursor: Option<String>,
+) -> Result<omnistream_projections::page::PageRequest, crate::error::ApiError> {
+    use omnistream_projections::page::MAX_PER_PAGE;
+    let page = page.unwrap_or(1);
+    let per_page = per_page.unwrap_or(50);
+    if page < 1 {
+        return Err(crate::error::ApiError::validation("page", "page must be 1 or more"));
+    }
+    if !(1..=MAX_PER_PAGE).contains(&per_page) {
+        return Err(crate::error::ApiError::validation(
+            "per_page",
+            format!("per_page must be between 1 and {MAX_PER_PAGE}"),
+        ));
+    }
+    Ok(omnistream_projections::page::PageRequest {
+        page,
+        per_page,
+        cursor: cursor.filter(|c| !c.is_empty()),
+    })
+}
+
+/// The service with every tag's operations.
+pub type ApiService = OpenApiService<
+    (
+        health::HealthApi,
+        auth::AuthApi,
+        agents::AgentsApi,
+        roles::RolesApi,
+        api_keys::ApiKeysApi,
+        activity_logs::ActivityLogsApi,
+    ),
+    (),
+>;
+
+/// Builds the OpenAPI service.
+pub fn service() -> ApiService {
+    OpenApiService::new(
+        (
+            health::HealthApi,
+            auth::AuthApi,
+            agents::AgentsApi,
+            roles::RolesApi,
+            api_keys::ApiKeysApi,
+            activity_logs::ActivityLogsApi,
+        ),
+        "OmniStream CRM API",
+        env!("CARGO_PKG_VERSION"),
+    )
+    .description(
+        "Omnichannel CRM: WhatsApp, Instagram DM and Email in one inbox. Every endpoint needs an API key \
+         (`X-API-Key`) or a session token (`Authorization: Bearer`); every error is an `ErrorResponse`.",
+    )
+}

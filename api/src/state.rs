@@ -1,0 +1,33 @@
+//! What every handler shares: pools, the store, the command bus, metrics, configuration.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use omnistream_commands::CommandBus;
+use omnistream_store::PgEventStore;
+use prometheus::Registry;
+use sqlx::PgPool;
+
+use crate::config::Config;
+use crate::middleware::metrics::HttpMetrics;
+
+/// Shared application state.
+pub struct AppState {
+    /// The database.
+    pub pool: PgPool,
+    /// The event store.
+    pub store: PgEventStore,
+    /// Runs commands against the store.
+    pub bus: CommandBus,
+    /// The configuration.
+    pub config: Config,
+    /// Prometheus metrics.
+    pub registry: Registry,
+    /// HTTP metrics.
+    pub http: HttpMetrics,
+    /// When the service started.
+    pub started: Instant,
+}
+
+/// The state as handlers hold it.
+pub type SharedState = Arc<AppState>;
