@@ -10,7 +10,6 @@ use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
 use omnistream_store::{EventStore, PgEventStore};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::SizeLimit;
 use poem::web::Data;
 use poem::{get, handler, EndpointExt, Route, Server};
 use prometheus::{Encoder, Registry, TextEncoder};
@@ -18,7 +17,7 @@ use tokio::sync::watch;
 
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
-use crate::middleware::{idempotency as idempotency_middleware, request};
+use crate::middleware::{body_limit, idempotency as idempotency_middleware, request};
 use crate::routes;
 use crate::state::{AppState, SharedState};
 
@@ -143,7 +142,7 @@ pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
         .at("/metrics", get(prometheus_metrics))
         .nest("/", api)
         .around(idempotency_middleware::around)
-        .with(SizeLimit::new(max_body))
+        .around(move |next, req| body_limit::limit(next, req, max_body))
         .around(request::around)
         .data(state)
 }

@@ -1,1 +1,14 @@
-mod x {}
+//! End-to-end tests against a real PostgreSQL: one test binary, one module per area.
+
+mod activity_logs;
+mod agents;
+mod api_keys;
+mod auth;
+mod commands;
+mod errors;
+mod idempotency;
+mod openapi;
+mod projections;
+mod roles;
+mod store;
+mod tenancy;

@@ -1,5 +1,6 @@
-//! Middleware around every route: request ids and error shapes, metrics, idempotency keys.
+//! Middleware around every route: request ids and error shapes, metrics, body limits, idempotency keys.
 
+pub mod body_limit;
 pub mod idempotency;
 pub mod metrics;
 pub mod request;

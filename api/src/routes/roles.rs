@@ -184,12 +184,13 @@ impl RolesApi {
         Ok(Json(DomainPermission::ALL.iter().copied().map(Permission::from).collect()))
     }
 
-    /// System roles, then the organization's custom roles by name (needs `roles.manage`).
+    /// System roles, then the organization's custom roles by name; `GET /api/roles/{id}`
+    /// shows a role's permissions (needs `roles.manage`).
     #[oai(path = "/api/roles", method = "get")]
-    async fn list(&self, state: Data<&SharedState>, auth: Auth) -> ApiResult<Json<Vec<RoleWithPermissions>>> {
+    async fn list(&self, state: Data<&SharedState>, auth: Auth) -> ApiResult<Json<Vec<Role>>> {
         let scope = auth.principal().require(DomainPermission::RolesManage)?.scope()?;
-        let mut roles: Vec<_> = SystemRole::ALL.into_iter().map(system_role).collect();
-        roles.extend(directory::list_roles(&state.0.pool, scope).await?.into_iter().map(custom_role));
+        let mut roles: Vec<_> = SystemRole::ALL.into_iter().map(|r| system_role(r).role).collect();
+        roles.extend(directory::list_roles(&state.0.pool, scope).await?.into_iter().map(|r| custom_role(r).role));
         Ok(Json(roles))
     }
 

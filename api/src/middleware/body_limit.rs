@@ -1,0 +1,32 @@
+//! Bounds request bodies: a declared length over the limit is refused at once, and a body
+//! without a declared length is read up to the limit and refused past it (413).
+
+use poem::error::ReadBodyError;
+use poem::http::{header, StatusCode};
+use poem::{Body, Endpoint, IntoResponse, Request, Response};
+
+/// The middleware, built with the largest body accepted.
+pub async fn limit<E: Endpoint>(next: E, mut req: Request, max_bytes: usize) -> poem::Result<Response> {
+    let declared = req
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok());
+    match declared {
+        Some(length) if length > max_bytes as u64 => return Err(too_large()),
+        Some(_) => {}
+        None => {
+            let body = match req.take_body().into_bytes_limit(max_bytes).await {
+                Ok(body) => body,
+                Err(ReadBodyError::PayloadTooLarge) => return Err(too_large()),
+                Err(error) => return Err(error.into()),
+            };
+            req.set_body(Body::from(body));
+        }
+    }
+    next.call(req).await.map(IntoResponse::into_response)
+}
+
+fn too_large() -> poem::Error {
+    poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+}

@@ -1,0 +1,71 @@
+//! Every error is an ErrorResponse with the request id, whatever layer raised it.
+
+use omnistream_tests::client::{expect_error, expect_json};
+use omnistream_tests::spawn_app;
+use reqwest::{Method, StatusCode};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn framework_errors_are_error_responses() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    expect_error(app.request(Method::GET, "/api/nowhere").send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.request(Method::DELETE, "/api/health").send().await.unwrap(),
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+    )
+    .await;
+    let malformed = app
+        .as_session(Method::POST, "/api/agents", &admin.token)
+        .header("content-type", "application/json")
+        .body("{\"name\": ")
+        .send()
+        .await
+        .unwrap();
+    expect_error(malformed, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let wrong_type = app
+        .as_session(Method::POST, "/api/agents", &admin.token)
+        .header("content-type", "text/plain")
+        .body("name=bob")
+        .send()
+        .await
+        .unwrap();
+    expect_error(wrong_type, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
+    let huge = app
+        .as_session(Method::POST, "/api/agents", &admin.token)
+        .header("content-type", "application/json")
+        .body(vec![b' '; 2 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    expect_error(huge, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+    let streamed = app
+        .as_session(Method::POST, "/api/agents", &admin.token)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(futures_util::stream::iter(
+            (0..40).map(|_| Ok::<_, std::io::Error>(vec![b' '; 64 * 1024])),
+        )))
+        .send()
+        .await
+        .unwrap();
+    expect_error(streamed, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_response_has_a_request_id_and_health_answers() {
+    let app = spawn_app().await;
+    let health = app.request(Method::GET, "/api/health").send().await.unwrap();
+    assert!(health.headers().get("x-request-id").is_some());
+    assert_eq!(expect_json(health, StatusCode::OK).await["status"], "ok");
+    let ready = expect_json(app.request(Method::GET, "/api/health/ready").send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(ready["checks"]["database"], "ok");
+    let echoed = app.request(Method::GET, "/api/health").header("X-Request-Id", "abc-123").send().await.unwrap();
+    assert_eq!(echoed.headers()["x-request-id"], "abc-123");
+    let replaced = app.request(Method::GET, "/api/health").header("X-Request-Id", "bad id with spaces").send().await.unwrap();
+    assert_ne!(replaced.headers()["x-request-id"], "bad id with spaces");
+
+    let metrics = app.request(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("omnistream_http_requests_total"));
+    assert!(metrics.contains("omnistream_projection_lag_events"));
+    assert!(metrics.contains("omnistream_events_appended_total"));
+}

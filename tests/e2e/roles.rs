@@ -1,0 +1,110 @@
+//! Roles tag: system roles, custom roles that really grant permissions, admin only.
+
+use omnistream_tests::client::{expect_error, expect_json};
+use omnistream_tests::spawn_app;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use uuid::Uuid;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn custom_roles_grant_exactly_their_permissions() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let catalogue = expect_json(app.as_session(Method::GET, "/api/permissions", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let codes: Vec<&str> = catalogue.as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    for code in ["agents.manage", "campaigns.manage", "developer.access", "roles.manage", "activity_logs.view"] {
+        assert!(codes.contains(&code), "{code} missing from the catalogue");
+    }
+
+    let created = app
+        .as_session(Method::POST, "/api/roles", &admin.token)
+        .json(&json!({"name": "Auditor", "description": "reads the trail", "permissions": ["activity_logs.view", "agents.view", "activity_logs.view"]}))
+        .send()
+        .await
+        .unwrap();
+    let role = expect_json(created, StatusCode::CREATED).await;
+    assert_eq!(role["is_system"], false);
+    let granted: Vec<&str> = role["permissions"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    assert_eq!(granted, vec!["activity_logs.view", "agents.view"]);
+    let role_id = Uuid::parse_str(role["id"].as_str().unwrap()).unwrap();
+
+    let auditor = app.agent_with_role(&admin, "custom", Some(role_id)).await;
+    let logs = app.as_session(Method::GET, "/api/activity-logs", &auditor.token).send().await.unwrap();
+    assert_eq!(logs.status(), StatusCode::OK);
+    let create_agent = app
+        .as_session(Method::POST, "/api/agents", &auditor.token)
+        .json(&json!({"name": "X", "email": "x@acme.test", "password": "agent-pass-1", "role": "agent"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(create_agent, StatusCode::FORBIDDEN, "forbidden").await;
+
+    // Changing the role changes what its holders may do, at once.
+    let updated = app
+        .as_session(Method::PATCH, &format!("/api/roles/{role_id}"), &admin.token)
+        .json(&json!({"permissions": ["agents.view"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status(), StatusCode::OK);
+    let logs = app.as_session(Method::GET, "/api/activity-logs", &auditor.token).send().await.unwrap();
+    expect_error(logs, StatusCode::FORBIDDEN, "forbidden").await;
+
+    let in_use = app.as_session(Method::DELETE, &format!("/api/roles/{role_id}"), &admin.token).send().await.unwrap();
+    expect_error(in_use, StatusCode::UNPROCESSABLE_ENTITY, "role_in_use").await;
+    let listed = expect_json(app.as_session(Method::GET, "/api/roles", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["admin", "supervisor", "agent", "Auditor"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn roles_are_admin_only_and_validated() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let supervisor = app.agent_with_role(&admin, "supervisor", None).await;
+    let denied = app.as_session(Method::GET, "/api/roles", &supervisor.token).send().await.unwrap();
+    expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
+    let anonymous = app.request(Method::GET, "/api/permissions").send().await.unwrap();
+    expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+
+    let unknown = app
+        .as_session(Method::POST, "/api/roles", &admin.token)
+        .json(&json!({"name": "Bad", "permissions": ["agents.fly"]}))
+        .send()
+        .await
+        .unwrap();
+    let error = expect_error(unknown, StatusCode::BAD_REQUEST, "validation_failed").await;
+    assert_eq!(error["details"]["field"], "permissions");
+    let reserved = app
+        .as_session(Method::POST, "/api/roles", &admin.token)
+        .json(&json!({"name": "Admin", "permissions": []}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(reserved, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let first = app
+        .as_session(Method::POST, "/api/roles", &admin.token)
+        .json(&json!({"name": "Night", "permissions": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), StatusCode::CREATED);
+    let twice = app
+        .as_session(Method::POST, "/api/roles", &admin.token)
+        .json(&json!({"name": "night", "permissions": []}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(twice, StatusCode::CONFLICT, "already_exists").await;
+    let system = app
+        .as_session(Method::PATCH, "/api/roles/admin", &admin.token)
+        .json(&json!({"name": "Boss"}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(system, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    let system_read = expect_json(app.as_session(Method::GET, "/api/roles/agent", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    assert_eq!(system_read["is_system"], true);
+    let missing = app.as_session(Method::GET, &format!("/api/roles/{}", Uuid::now_v7()), &admin.token).send().await.unwrap();
+    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+}

@@ -1,0 +1,244 @@
+//! The PostgreSQL event store: expected versions, idempotent appends, reads, the xid8 fence,
+//! group commit under concurrency, wake-ups and the hash chain.
+
+use std::time::Duration;
+
+use omnistream_domain::Metadata;
+use omnistream_store::{audit, AppendRequest, Checkpoint, EventStore, ExpectedVersion, NewEvent, StoreError};
+use omnistream_tests::fresh_store;
+use serde_json::json;
+use sqlx::Connection;
+use uuid::Uuid;
+
+fn event(n: i64) -> NewEvent {
+    NewEvent {
+        event_id: Uuid::now_v7(),
+        event_type: "Thing".into(),
+        schema_version: 1,
+        payload: json!({ "n": n, "nested": { "b": 1, "a": [1.5, "x"] } }),
+        metadata: Metadata::system(),
+    }
+}
+
+fn request(stream: &str, tenant: Option<Uuid>, expected: ExpectedVersion, events: Vec<NewEvent>) -> AppendRequest {
+    AppendRequest {
+        stream_id: stream.into(),
+        tenant_id: tenant,
+        expected,
+        events,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expected_versions_are_enforced_with_a_typed_conflict() {
+    let (_pool, store) = fresh_store().await;
+    let tenant = Some(Uuid::now_v7());
+    let first = store
+        .append(vec![request("thing-1", tenant, ExpectedVersion::NoStream, vec![event(1), event(2)])])
+        .await
+        .unwrap();
+    assert_eq!(first[0].version, 2);
+    assert_eq!(first[0].positions.len(), 2);
+
+    let again = store
+        .append(vec![request("thing-1", tenant, ExpectedVersion::NoStream, vec![event(3)])])
+        .await;
+    assert!(matches!(again, Err(StoreError::Conflict { actual: 2, .. })), "{again:?}");
+    let stale = store
+        .append(vec![request("thing-1", tenant, ExpectedVersion::Exact(1), vec![event(3)])])
+        .await;
+    assert!(matches!(stale, Err(StoreError::Conflict { actual: 2, .. })), "{stale:?}");
+
+    let exact = store
+        .append(vec![request("thing-1", tenant, ExpectedVersion::Exact(2), vec![event(3)])])
+        .await
+        .unwrap();
+    assert_eq!(exact[0].version, 3);
+    let any = store
+        .append(vec![request("thing-1", tenant, ExpectedVersion::Any, vec![event(4)])])
+        .await
+        .unwrap();
+    assert_eq!(any[0].version, 4);
+
+    let read = store.read_stream("thing-1", 1).await.unwrap();
+    assert_eq!(read.iter().map(|e| e.version).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(read.iter().map(|e| e.payload["n"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(store.read_stream("thing-1", 3).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appending_a_stored_event_id_again_is_a_no_op() {
+    let (_pool, store) = fresh_store().await;
+    let events = vec![event(1), event(2)];
+    let first = store
+        .append(vec![request("thing-2", None, ExpectedVersion::NoStream, events.clone())])
+        .await
+        .unwrap();
+    // The retry carries a stale expectation, yet succeeds: nothing new is written.
+    let retry = store
+        .append(vec![request("thing-2", None, ExpectedVersion::NoStream, events)])
+        .await
+        .unwrap();
+    assert_eq!(retry[0].version, first[0].version);
+    assert!(retry[0].positions.is_empty());
+    assert_eq!(store.read_stream("thing-2", 1).await.unwrap().len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn multi_stream_appends_are_atomic_and_tenants_are_kept_apart() {
+    let (_pool, store) = fresh_store().await;
+    let (a, b) = (Some(Uuid::now_v7()), Some(Uuid::now_v7()));
+    store
+        .append(vec![request("thing-a", a, ExpectedVersion::NoStream, vec![event(1)])])
+        .await
+        .unwrap();
+    // The second request conflicts, so the first must not land either.
+    let failed = store
+        .append(vec![
+            request("thing-new", a, ExpectedVersion::NoStream, vec![event(1)]),
+            request("thing-a", a, ExpectedVersion::NoStream, vec![event(2)]),
+        ])
+        .await;
+    assert!(failed.is_err());
+    assert!(store.read_stream("thing-new", 1).await.unwrap().is_empty());
+
+    let other_tenant = store
+        .append(vec![request("thing-a", b, ExpectedVersion::Any, vec![event(9)])])
+        .await;
+    assert!(matches!(other_tenant, Err(StoreError::TenantMismatch(_))), "{other_tenant:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_single_event_appends_are_grouped_without_losing_concurrency_checks() {
+    let (pool, store) = fresh_store().await;
+    // 40 writers on their own streams, plus 20 racing for version 1 of one shared stream.
+    let mut tasks = Vec::new();
+    for i in 0..40 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            store
+                .append(vec![request(&format!("solo-{i}"), None, ExpectedVersion::NoStream, vec![event(i)])])
+                .await
+                .map(|_| ())
+        }));
+    }
+    let mut racers = Vec::new();
+    for i in 0..20 {
+        let store = store.clone();
+        racers.push(tokio::spawn(async move {
+            store
+                .append(vec![request("contended", None, ExpectedVersion::Exact(0), vec![event(i)])])
+                .await
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    let mut winners = 0;
+    for racer in racers {
+        match racer.await.unwrap() {
+            Ok(_) => winners += 1,
+            Err(e) => assert!(e.is_conflict(), "{e:?}"),
+        }
+    }
+    assert_eq!(winners, 1, "exactly one writer may take version 1");
+    assert_eq!(store.read_stream("contended", 1).await.unwrap().len(), 1);
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    assert_eq!(total, 41);
+    // Fewer transactions than events: the appends were grouped.
+    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT tx_id) FROM events").fetch_one(&pool).await.unwrap();
+    assert!(transactions < 41, "{transactions} transactions for 41 events: no grouping happened");
+    assert_eq!(store.events_appended(), 41);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn catch_up_readers_never_pass_an_open_transaction() {
+    let (pool, store) = fresh_store().await;
+    store
+        .append(vec![request("early", None, ExpectedVersion::NoStream, vec![event(0)])])
+        .await
+        .unwrap();
+
+    // A slow writer: takes a position, then holds its transaction open.
+    let mut slow = sqlx::PgConnection::connect_with(&pool.connect_options()).await.unwrap();
+    let mut slow_tx = slow.begin().await.unwrap();
+    let slow_position: i64 = sqlx::query_scalar(
+        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, payload, metadata, recorded_at, hash) \
+         VALUES ('slow', 1, $1, 'Thing', 1, '{}', $2, now(), '\\x00') RETURNING position",
+    )
+    .bind(Uuid::now_v7())
+    .bind(serde_json::to_value(Metadata::system()).unwrap())
+    .fetch_one(&mut *slow_tx)
+    .await
+    .unwrap();
+
+    // Later appends commit while it is open.
+    for i in 1..=3 {
+        store
+            .append(vec![request(&format!("late-{i}"), None, ExpectedVersion::NoStream, vec![event(i)])])
+            .await
+            .unwrap();
+    }
+    let seen = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    assert_eq!(seen.len(), 1, "only the event before the open transaction is readable");
+    assert_eq!(seen[0].stream_id, "early");
+    let checkpoint = seen[0].checkpoint();
+    assert!(store.read_all(checkpoint, 100).await.unwrap().is_empty());
+
+    slow_tx.commit().await.unwrap();
+    let rest = store.read_all(checkpoint, 100).await.unwrap();
+    let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
+    assert_eq!(streams, vec!["slow", "late-1", "late-2", "late-3"], "nothing skipped once it commits");
+    assert_eq!(rest[0].position, slow_position);
+    assert!(rest[1].position > slow_position);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn appends_wake_up_listeners() {
+    let (_pool, store) = fresh_store().await;
+    let mut wake_ups = store.wake_ups();
+    wake_ups.borrow_and_update();
+    store
+        .append(vec![request("wake", None, ExpectedVersion::NoStream, vec![event(1)])])
+        .await
+        .unwrap();
+    tokio::time::timeout(Duration::from_secs(2), wake_ups.changed())
+        .await
+        .expect("woken within 2 s")
+        .unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_hash_chain_detects_altered_and_removed_events() {
+    let (pool, store) = fresh_store().await;
+    let tenant = Uuid::now_v7();
+    for stream in ["chain-a", "chain-b"] {
+        store
+            .append(vec![request(stream, Some(tenant), ExpectedVersion::NoStream, vec![event(1), event(2), event(3)])])
+            .await
+            .unwrap();
+    }
+    let events = store.read_stream("chain-a", 1).await.unwrap();
+    assert_eq!(events[0].prev_hash, None);
+    assert_eq!(events[1].prev_hash.as_ref(), Some(&events[0].hash));
+    let clean = audit::verify_tenant(&pool, Some(tenant)).await.unwrap();
+    assert_eq!((clean.streams, clean.events, clean.breaks.len()), (2, 6, 0));
+
+    // The append-only trigger stops honest mistakes...
+    let refused = sqlx::query("UPDATE events SET payload = '{\"n\": 99}' WHERE stream_id = 'chain-a' AND version = 2")
+        .execute(&pool)
+        .await;
+    assert!(refused.is_err());
+    // ...and the chain catches whoever disables it.
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete").execute(&pool).await.unwrap();
+    sqlx::query("UPDATE events SET payload = '{\"n\": 99}' WHERE stream_id = 'chain-a' AND version = 2")
+        .execute(&pool)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM events WHERE stream_id = 'chain-b' AND version = 3").execute(&pool).await.unwrap();
+    let tampered = audit::verify_tenant(&pool, Some(tenant)).await.unwrap();
+    let broken: Vec<_> = tampered.breaks.iter().map(|b| (b.stream_id.as_str(), b.version)).collect();
+    assert!(broken.contains(&("chain-a", 2)), "{:?}", tampered.breaks);
+    assert!(broken.contains(&("chain-b", 0)), "{:?}", tampered.breaks);
+    assert_eq!(tampered.breaks.len(), 2, "{:?}", tampered.breaks);
+}

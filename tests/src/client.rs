@@ -1,0 +1,165 @@
+//! A small HTTP client for the tests, with helpers for the common set-ups.
+
+use std::sync::Arc;
+
+use reqwest::{Method, RequestBuilder, Response, StatusCode};
+use serde_json::{json, Value};
+use sqlx::PgPool;
+use uuid::Uuid;
+
+use omnistream_store::PgEventStore;
+
+/// The application under test.
+#[derive(Clone)]
+pub struct TestApp {
+    /// `http://127.0.0.1:<port>`.
+    pub address: String,
+    /// The app's database.
+    pub pool: PgPool,
+    /// The app's event store.
+    pub store: Arc<PgEventStore>,
+    /// The database URL.
+    pub database_url: String,
+    /// The HTTP client.
+    pub http: reqwest::Client,
+}
+
+/// A logged-in agent.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The bearer token.
+    pub token: String,
+    /// The agent's id.
+    pub agent_id: Uuid,
+    /// The organization's id.
+    pub organization_id: Uuid,
+    /// The login e-mail.
+    pub email: String,
+}
+
+impl TestApp {
+    /// Wraps a running app.
+    pub fn new(address: String, pool: PgPool, store: Arc<PgEventStore>, database_url: String) -> Self {
+        Self {
+            address,
+            pool,
+            store,
+            database_url,
+            http: reqwest::Client::new(),
+        }
+    }
+
+    /// A request to a path of the app.
+    pub fn request(&self, method: Method, path: &str) -> RequestBuilder {
+        self.http.request(method, format!("{}{path}", self.address))
+    }
+
+    /// A request authenticated with a session token.
+    pub fn as_session(&self, method: Method, path: &str, token: &str) -> RequestBuilder {
+        self.request(method, path).bearer_auth(token)
+    }
+
+    /// A request authenticated with an API key.
+    pub fn as_key(&self, method: Method, path: &str, key: &str) -> RequestBuilder {
+        self.request(method, path).header("X-API-Key", key)
+    }
+
+    /// Registers an organization; answers its admin's session.
+    pub async fn register(&self, organization: &str) -> Session {
+        let email = format!("admin-{}@{}.test", Uuid::new_v4().simple(), organization.to_lowercase().replace(' ', "-"));
+        let response = self
+            .request(Method::POST, "/api/auth/register")
+            .json(&json!({
+                "organization_name": organization,
+                "name": "Admin",
+                "email": email,
+                "password": "correct-horse-1",
+            }))
+            .send()
+            .await
+            .expect("register");
+        assert_eq!(response.status(), StatusCode::CREATED, "register failed");
+        let body: Value = response.json().await.expect("json");
+        Session {
+            token: body["token"].as_str().expect("token").to_owned(),
+            agent_id: body["agent"]["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).expect("agent id"),
+            organization_id: body["organization_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .expect("organization id"),
+            email,
+        }
+    }
+
+    /// Creates an agent with a role as `admin`, logs it in, answers its session.
+    pub async fn agent_with_role(&self, admin: &Session, role: &str, custom_role_id: Option<Uuid>) -> Session {
+        let email = format!("{role}-{}@example.test", Uuid::new_v4().simple());
+        let response = self
+            .as_session(Method::POST, "/api/agents", &admin.token)
+            .json(&json!({
+                "name": format!("A {role}"),
+                "email": email,
+                "password": "agent-pass-1",
+                "role": role,
+                "custom_role_id": custom_role_id,
+            }))
+            .send()
+            .await
+            .expect("create agent");
+        assert_eq!(response.status(), StatusCode::CREATED, "create agent: {}", response.text().await.unwrap_or_default());
+        self.login(&email, "agent-pass-1").await
+    }
+
+    /// Logs in; panics unless it succeeds.
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let response = self
+            .request(Method::POST, "/api/auth/login")
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(response.status(), StatusCode::OK, "login failed");
+        let body: Value = response.json().await.expect("json");
+        Session {
+            token: body["token"].as_str().expect("token").to_owned(),
+            agent_id: body["agent"]["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default(),
+            organization_id: body["organization_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default(),
+            email: email.to_owned(),
+        }
+    }
+
+    /// Creates an API key for a session; answers the key.
+    pub async fn api_key(&self, session: &Session) -> String {
+        let response = self
+            .as_session(Method::POST, "/api/api-keys", &session.token)
+            .json(&json!({ "name": "tests" }))
+            .send()
+            .await
+            .expect("create key");
+        assert_eq!(response.status(), StatusCode::CREATED);
+        let body: Value = response.json().await.expect("json");
+        body["key"].as_str().expect("key").to_owned()
+    }
+}
+
+/// Reads a response as JSON, asserting its status first.
+pub async fn expect_json(response: Response, status: StatusCode) -> Value {
+    let actual = response.status();
+    let text = response.text().await.unwrap_or_default();
+    assert_eq!(actual, status, "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts an `ErrorResponse` with this status and code; answers the body.
+pub async fn expect_error(response: Response, status: StatusCode, code: &str) -> Value {
+    let request_id = response
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    let body = expect_json(response, status).await;
+    assert_eq!(body["error"], code, "error code; body: {body}");
+    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message; body: {body}");
+    assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "request id; body: {body}");
+    body
+}
