@@ -181,13 +181,19 @@ async fn projections(config: Config, command: ProjectionsCommand) -> anyhow::Res
             })?;
             let store: Arc<dyn EventStore> = Arc::new(store);
             let report = rebuild::rebuild(&pool, &store, projection.as_ref(), true).await?;
-            println!("{name}: rebuilt {} events into {}", report.events_applied, report.schema_name);
+            println!(
+                "{name}: rebuilt {} events into {}",
+                report.events_applied, report.schema_name
+            );
         }
         ProjectionsCommand::Status => {
             app::install_projections(&pool, &store).await?;
             let head = store.head_position().await?;
             println!("head position: {head}");
-            println!("{:<16} {:>12} {:>10} {:>14}  schema", "projection", "position", "lag", "applied");
+            println!(
+                "{:<16} {:>12} {:>10} {:>14}  schema",
+                "projection", "position", "lag", "applied"
+            );
             for s in projection_state::status(&pool).await? {
                 println!(
                     "{:<16} {:>12} {:>10} {:>14}  {}",
@@ -209,7 +215,8 @@ async fn replay(config: Config, command: ReplayCommand) -> anyhow::Result<()> {
                 .filter(|e| as_of.is_none_or(|at| e.recorded_at <= at))
                 .collect();
             let state = state_of(&stream_id, &events).map_err(|_| anyhow::anyhow!("cannot fold {stream_id}"))?;
-            let stored: Vec<serde_json::Value> = events.into_iter().map(|e| stored_json(StoredEvent::from(e))).collect();
+            let stored: Vec<serde_json::Value> =
+                events.into_iter().map(|e| stored_json(StoredEvent::from(e))).collect();
             let out = serde_json::json!({ "stream_id": stream_id, "as_of": as_of, "events": stored, "state": state });
             println!("{}", serde_json::to_string_pretty(&out)?);
         }

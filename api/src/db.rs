@@ -20,7 +20,10 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         .await?;
     if !exists {
         let quoted = name.replace('"', "\"\"");
-        match sqlx::query(&format!("CREATE DATABASE \"{quoted}\"")).execute(&mut admin).await {
+        match sqlx::query(&format!("CREATE DATABASE \"{quoted}\""))
+            .execute(&mut admin)
+            .await
+        {
             Ok(_) => tracing::info!(database = %name, "created database"),
             // Another process created it at the same moment: fine.
             Err(sqlx::Error::Database(e)) if e.code().as_deref() == Some("42P04") => {}

@@ -57,7 +57,12 @@ async fn check_role(bus: &CommandBus, ctx: &CommandContext, role: &RoleRef) -> R
 
 /// Creates an agent, claiming its e-mail.
 #[tracing::instrument(skip(bus, pool, ctx, agent), err)]
-pub async fn create(bus: &CommandBus, pool: &PgPool, ctx: &CommandContext, agent: NewAgent) -> Result<Executed, CommandError> {
+pub async fn create(
+    bus: &CommandBus,
+    pool: &PgPool,
+    ctx: &CommandContext,
+    agent: NewAgent,
+) -> Result<Executed, CommandError> {
     let tenant_id = tenant_of(ctx)?;
     let email = Email::parse(&agent.email)?;
     let secret = Password::parse(&agent.password)?;
@@ -71,16 +76,20 @@ pub async fn create(bus: &CommandBus, pool: &PgPool, ctx: &CommandContext, agent
     };
     Agent::default().decide(command.clone())?;
     check_role(bus, ctx, &agent.role).await?;
-    email_claims::load(bus, &email)
-        .await?
-        .decide(&ctx.in_scope(Scope::Platform), EmailClaimCommand::Claim { owner_id: agent_id })?;
+    email_claims::load(bus, &email).await?.decide(
+        &ctx.in_scope(Scope::Platform),
+        EmailClaimCommand::Claim { owner_id: agent_id },
+    )?;
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
         let loaded = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?;
         let claim = email_claims::load(bus, &email).await?;
         let requests = [
             loaded.decide(ctx, command.clone())?,
-            claim.decide(&ctx.in_scope(Scope::Platform), EmailClaimCommand::Claim { owner_id: agent_id })?,
+            claim.decide(
+                &ctx.in_scope(Scope::Platform),
+                EmailClaimCommand::Claim { owner_id: agent_id },
+            )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
         Ok(Executed {
@@ -106,7 +115,10 @@ pub async fn update(
     if let Some(role) = &changes.role {
         check_role(bus, ctx, role).await?;
     }
-    let current = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?.require_exists()?;
+    let current = bus
+        .load::<Agent>(ctx.scope, &agent_id.to_string())
+        .await?
+        .require_exists()?;
     // Validate the profile change before hashing anything.
     current.state.decide(AgentCommand::Update {
         name: changes.name.clone(),
@@ -118,7 +130,10 @@ pub async fn update(
         None => None,
     };
     let executed = retry_on_conflict(|| async {
-        let agent = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?.require_exists()?;
+        let agent = bus
+            .load::<Agent>(ctx.scope, &agent_id.to_string())
+            .await?
+            .require_exists()?;
         let mut requests = Vec::new();
         if let Some(email) = new_email.as_ref().filter(|e| e.as_str() != agent.state.email) {
             let old = Email::parse(&agent.state.email)?;
@@ -169,21 +184,36 @@ pub async fn update(
 }
 
 /// Sets an agent's availability.
-pub async fn set_status(bus: &CommandBus, ctx: &CommandContext, agent_id: Uuid, status: AgentStatus) -> Result<Executed, CommandError> {
-    bus.execute::<Agent>(ctx, agent_id, AgentCommand::SetStatus(status)).await
+pub async fn set_status(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    agent_id: Uuid,
+    status: AgentStatus,
+) -> Result<Executed, CommandError> {
+    bus.execute::<Agent>(ctx, agent_id, AgentCommand::SetStatus(status))
+        .await
 }
 
 /// Removes an agent: releases its e-mail and ends its sessions.
 #[tracing::instrument(skip(bus, pool, ctx), err)]
-pub async fn delete(bus: &CommandBus, pool: &PgPool, ctx: &CommandContext, agent_id: Uuid) -> Result<Executed, CommandError> {
+pub async fn delete(
+    bus: &CommandBus,
+    pool: &PgPool,
+    ctx: &CommandContext,
+    agent_id: Uuid,
+) -> Result<Executed, CommandError> {
     let executed = retry_on_conflict(|| async {
-        let agent = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?.require_exists()?;
+        let agent = bus
+            .load::<Agent>(ctx.scope, &agent_id.to_string())
+            .await?
+            .require_exists()?;
         let email = Email::parse(&agent.state.email)?;
         let requests = [
             agent.decide(ctx, AgentCommand::Delete)?,
-            email_claims::load(bus, &email)
-                .await?
-                .decide(&ctx.in_scope(Scope::Platform), EmailClaimCommand::Release { owner_id: agent_id })?,
+            email_claims::load(bus, &email).await?.decide(
+                &ctx.in_scope(Scope::Platform),
+                EmailClaimCommand::Release { owner_id: agent_id },
+            )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
         Ok(Executed {

@@ -36,7 +36,10 @@ impl<A: Aggregate> Loaded<A> {
             stream_id: self.stream_id.clone(),
             tenant_id: self.scope.tenant_id(),
             expected: ExpectedVersion::Exact(self.version),
-            events: events.iter().map(|e| NewEvent::from_domain(e, metadata.clone())).collect(),
+            events: events
+                .iter()
+                .map(|e| NewEvent::from_domain(e, metadata.clone()))
+                .collect(),
         }))
     }
 
@@ -110,7 +113,12 @@ impl CommandBus {
 
     /// Loads, decides and appends one aggregate's command, retrying on conflicts.
     #[tracing::instrument(skip(self, ctx, command), fields(aggregate = A::NAME), err)]
-    pub async fn execute<A>(&self, ctx: &CommandContext, id: Uuid, command: A::Command) -> Result<Executed, CommandError>
+    pub async fn execute<A>(
+        &self,
+        ctx: &CommandContext,
+        id: Uuid,
+        command: A::Command,
+    ) -> Result<Executed, CommandError>
     where
         A: Aggregate,
         A::Command: Clone,

@@ -57,11 +57,12 @@ pub async fn claim(pool: &PgPool, scope: &str, key: &str, fingerprint: &[u8]) ->
     if inserted == 1 {
         return Ok(Claim::Fresh);
     }
-    let Some(row) = sqlx::query("SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
-        .bind(scope)
-        .bind(key)
-        .fetch_optional(pool)
-        .await?
+    let Some(row) =
+        sqlx::query("SELECT fingerprint, status, headers, body FROM idempotency_keys WHERE scope = $1 AND key = $2")
+            .bind(scope)
+            .bind(key)
+            .fetch_optional(pool)
+            .await?
     else {
         // Released between our insert and select: the caller may simply try again.
         return Ok(Claim::InProgress);
@@ -112,9 +113,11 @@ pub async fn release(pool: &PgPool, scope: &str, key: &str) -> Result<(), Comman
 /// Deletes answers older than the retention; returns how many.
 #[tracing::instrument(skip(pool), err)]
 pub async fn purge_expired(pool: &PgPool) -> Result<u64, CommandError> {
-    Ok(sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
-        .bind(RETENTION_HOURS)
-        .execute(pool)
-        .await?
-        .rows_affected())
+    Ok(
+        sqlx::query("DELETE FROM idempotency_keys WHERE created_at < now() - make_interval(hours => $1)")
+            .bind(RETENTION_HOURS)
+            .execute(pool)
+            .await?
+            .rows_affected(),
+    )
 }

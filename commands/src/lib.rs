@@ -2,10 +2,10 @@
 //! credentials (password hashes, sessions) and the idempotency cache that the log must not hold.
 
 pub mod agents;
-pub mod email_claims;
 pub mod api_keys;
 pub mod bus;
 pub mod context;
+pub mod email_claims;
 pub mod error;
 pub mod idempotency;
 pub mod password;

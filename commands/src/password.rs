@@ -31,7 +31,9 @@ pub async fn verify(stored: Option<String>, candidate: String) -> bool {
     let known = stored.is_some();
     let stored = stored.unwrap_or_else(|| dummy_hash().to_owned());
     tokio::task::spawn_blocking(move || {
-        let Ok(parsed) = PasswordHash::new(&stored) else { return false };
+        let Ok(parsed) = PasswordHash::new(&stored) else {
+            return false;
+        };
         let matches = Argon2::default().verify_password(candidate.as_bytes(), &parsed).is_ok();
         matches && known
     })
@@ -67,8 +69,10 @@ pub async fn store(pool: &PgPool, principal_id: Uuid, password_hash: &str) -> Re
 /// A principal's password hash, if it has one.
 #[tracing::instrument(skip(pool), err)]
 pub async fn load(pool: &PgPool, principal_id: Uuid) -> Result<Option<String>, CommandError> {
-    Ok(sqlx::query_scalar("SELECT password_hash FROM credentials WHERE principal_id = $1")
-        .bind(principal_id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT password_hash FROM credentials WHERE principal_id = $1")
+            .bind(principal_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }

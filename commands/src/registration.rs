@@ -74,11 +74,16 @@ pub async fn register(
     };
     Agent::default().decide(create_agent.clone())?;
     let claim = email_claims::load(bus, &email).await?;
-    claim.decide(&ctx.in_scope(Scope::Platform), EmailClaimCommand::Claim { owner_id: agent_id })?;
+    claim.decide(
+        &ctx.in_scope(Scope::Platform),
+        EmailClaimCommand::Claim { owner_id: agent_id },
+    )?;
 
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
-        let organization = bus.load::<Organization>(ctx.scope, &organization_id.to_string()).await?;
+        let organization = bus
+            .load::<Organization>(ctx.scope, &organization_id.to_string())
+            .await?;
         let agent = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?;
         let claim = email_claims::load(bus, &email).await?;
         let requests = [
@@ -90,7 +95,10 @@ pub async fn register(
                 },
             )?,
             agent.decide(&ctx, create_agent.clone())?,
-            claim.decide(&ctx.in_scope(Scope::Platform), EmailClaimCommand::Claim { owner_id: agent_id })?,
+            claim.decide(
+                &ctx.in_scope(Scope::Platform),
+                EmailClaimCommand::Claim { owner_id: agent_id },
+            )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
         Ok(Registered {

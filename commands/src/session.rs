@@ -139,7 +139,9 @@ pub async fn login_blocked_for(pool: &PgPool, email: &str) -> Result<Option<i64>
     }
     let oldest: Option<DateTime<Utc>> = row.try_get("oldest")?;
     let retry = oldest.map_or(60, |t| {
-        (t + Duration::minutes(LOGIN_WINDOW_MINUTES) - Utc::now()).num_seconds().max(1)
+        (t + Duration::minutes(LOGIN_WINDOW_MINUTES) - Utc::now())
+            .num_seconds()
+            .max(1)
     });
     Ok(Some(retry))
 }

@@ -262,16 +262,10 @@ impl Aggregate for Agent {
                 previous: self.status,
             }),
             AgentCommand::ChangePassword => AgentEvent::AgentPasswordChanged(AgentPasswordChanged {}),
-            AgentCommand::RecordLogin {
-                session_id,
-                expires_at,
-            } => AgentEvent::AgentLoggedIn(AgentLoggedIn {
-                session_id,
-                expires_at,
-            }),
-            AgentCommand::RecordLogout { session_id } => {
-                AgentEvent::AgentLoggedOut(AgentLoggedOut { session_id })
+            AgentCommand::RecordLogin { session_id, expires_at } => {
+                AgentEvent::AgentLoggedIn(AgentLoggedIn { session_id, expires_at })
             }
+            AgentCommand::RecordLogout { session_id } => AgentEvent::AgentLoggedOut(AgentLoggedOut { session_id }),
             AgentCommand::Delete => AgentEvent::AgentDeleted(AgentDeleted {}),
         };
         Ok(vec![event])
@@ -304,9 +298,7 @@ impl Aggregate for Agent {
                 self.deleted = true;
                 self.status = AgentStatus::Offline;
             }
-            AgentEvent::AgentPasswordChanged(_)
-            | AgentEvent::AgentLoggedIn(_)
-            | AgentEvent::AgentLoggedOut(_) => {}
+            AgentEvent::AgentPasswordChanged(_) | AgentEvent::AgentLoggedIn(_) | AgentEvent::AgentLoggedOut(_) => {}
         }
         self
     }

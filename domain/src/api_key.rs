@@ -99,9 +99,7 @@ impl Aggregate for ApiKey {
 
     fn decide(&self, command: ApiKeyCommand) -> Result<Vec<ApiKeyEvent>, DomainError> {
         match command {
-            ApiKeyCommand::Create { .. } if self.created => {
-                Err(DomainError::AlreadyExists("API key exists".into()))
-            }
+            ApiKeyCommand::Create { .. } if self.created => Err(DomainError::AlreadyExists("API key exists".into())),
             ApiKeyCommand::Create {
                 api_key_id,
                 tenant_id,

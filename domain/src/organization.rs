@@ -80,22 +80,21 @@ impl Aggregate for Organization {
             OrganizationCommand::Create { .. } if self.created => {
                 Err(DomainError::AlreadyExists("organization exists".into()))
             }
-            OrganizationCommand::Create {
-                organization_id,
-                name,
-            } => Ok(vec![OrganizationEvent::OrganizationCreated(OrganizationCreated {
-                organization_id,
-                name: Name::parse("organization_name", &name)?.into_inner(),
-            })]),
-            OrganizationCommand::Rename { .. } if !self.created => {
-                Err(DomainError::NotFound("organization"))
+            OrganizationCommand::Create { organization_id, name } => {
+                Ok(vec![OrganizationEvent::OrganizationCreated(OrganizationCreated {
+                    organization_id,
+                    name: Name::parse("organization_name", &name)?.into_inner(),
+                })])
             }
+            OrganizationCommand::Rename { .. } if !self.created => Err(DomainError::NotFound("organization")),
             OrganizationCommand::Rename { name } => {
                 let name = Name::parse("name", &name)?.into_inner();
                 if name == self.name {
                     return Ok(vec![]);
                 }
-                Ok(vec![OrganizationEvent::OrganizationRenamed(OrganizationRenamed { name })])
+                Ok(vec![OrganizationEvent::OrganizationRenamed(OrganizationRenamed {
+                    name,
+                })])
             }
         }
     }
@@ -138,11 +137,12 @@ mod tests {
         );
         assert!(given::<Organization>(&created).when(create()).is_err());
         let renamed = given::<Organization>(&created)
-            .when(OrganizationCommand::Rename { name: "Acme Ltd".into() })
+            .when(OrganizationCommand::Rename {
+                name: "Acme Ltd".into(),
+            })
             .unwrap();
         assert_eq!(renamed.len(), 1);
-        let rename_missing =
-            given::<Organization>(&[]).when(OrganizationCommand::Rename { name: "X".into() });
+        let rename_missing = given::<Organization>(&[]).when(OrganizationCommand::Rename { name: "X".into() });
         assert_eq!(rename_missing, Err(DomainError::NotFound("organization")));
     }
 }

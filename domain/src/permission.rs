@@ -140,7 +140,9 @@ mod tests {
     fn only_admins_manage_roles() {
         assert!(SystemRole::Admin.permissions().contains(&Permission::RolesManage));
         assert!(!SystemRole::Supervisor.permissions().contains(&Permission::RolesManage));
-        assert!(SystemRole::Supervisor.permissions().contains(&Permission::DeveloperAccess));
+        assert!(SystemRole::Supervisor
+            .permissions()
+            .contains(&Permission::DeveloperAccess));
         assert!(!SystemRole::Agent.permissions().contains(&Permission::DeveloperAccess));
         assert!(!SystemRole::Agent.permissions().contains(&Permission::AgentsManage));
     }

@@ -114,9 +114,8 @@ pub struct Role {
 pub fn parse_permissions(codes: &[String]) -> Result<Vec<String>, DomainError> {
     let mut parsed = Vec::with_capacity(codes.len());
     for code in codes {
-        let permission = Permission::from_code(code.trim()).ok_or_else(|| {
-            DomainError::invalid("permissions", format!("unknown permission code `{code}`"))
-        })?;
+        let permission = Permission::from_code(code.trim())
+            .ok_or_else(|| DomainError::invalid("permissions", format!("unknown permission code `{code}`")))?;
         parsed.push(permission.code().to_owned());
     }
     parsed.sort();
@@ -244,10 +243,18 @@ mod tests {
         let events = given::<Role>(&[])
             .when(create(&["messages.send", "agents.view", "messages.send"]))
             .unwrap();
-        let RoleEvent::RoleCreated(created) = &events[0] else { panic!("{events:?}") };
+        let RoleEvent::RoleCreated(created) = &events[0] else {
+            panic!("{events:?}")
+        };
         assert_eq!(created.permissions, vec!["agents.view", "messages.send"]);
         let unknown = given::<Role>(&[]).when(create(&["agents.fly"]));
-        assert!(matches!(unknown, Err(DomainError::Invalid { field: "permissions", .. })));
+        assert!(matches!(
+            unknown,
+            Err(DomainError::Invalid {
+                field: "permissions",
+                ..
+            })
+        ));
     }
 
     #[test]

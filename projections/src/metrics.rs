@@ -20,15 +20,24 @@ impl ProjectionMetrics {
     pub fn register(registry: &Registry) -> prometheus::Result<Self> {
         let metrics = Self {
             lag: IntGaugeVec::new(
-                Opts::new("omnistream_projection_lag_events", "Events the projection has yet to apply"),
+                Opts::new(
+                    "omnistream_projection_lag_events",
+                    "Events the projection has yet to apply",
+                ),
                 &["projection"],
             )?,
             position: IntGaugeVec::new(
-                Opts::new("omnistream_projection_position", "Global position of the projection's checkpoint"),
+                Opts::new(
+                    "omnistream_projection_position",
+                    "Global position of the projection's checkpoint",
+                ),
                 &["projection"],
             )?,
             applied: IntCounterVec::new(
-                Opts::new("omnistream_projection_events_applied_total", "Events applied by the projection"),
+                Opts::new(
+                    "omnistream_projection_events_applied_total",
+                    "Events applied by the projection",
+                ),
                 &["projection"],
             )?,
             failures: IntCounterVec::new(

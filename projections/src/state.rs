@@ -24,8 +24,14 @@ pub fn schema_name(projection: &str, generation: i64) -> String {
 }
 
 /// Creates a generation's schema and tables; run inside a transaction.
-pub async fn create_generation(conn: &mut PgConnection, projection: &dyn Projection, schema: &str) -> Result<(), ProjectionError> {
-    sqlx::query(&format!("CREATE SCHEMA {schema}")).execute(&mut *conn).await?;
+pub async fn create_generation(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!("CREATE SCHEMA {schema}"))
+        .execute(&mut *conn)
+        .await?;
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *conn)
         .await?;
@@ -34,9 +40,15 @@ pub async fn create_generation(conn: &mut PgConnection, projection: &dyn Project
 }
 
 /// Points the `rm` views at a generation; run inside a transaction.
-pub async fn point_views(conn: &mut PgConnection, projection: &dyn Projection, schema: &str) -> Result<(), ProjectionError> {
+pub async fn point_views(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+) -> Result<(), ProjectionError> {
     for table in projection.tables() {
-        sqlx::query(&format!("DROP VIEW IF EXISTS rm.{table}")).execute(&mut *conn).await?;
+        sqlx::query(&format!("DROP VIEW IF EXISTS rm.{table}"))
+            .execute(&mut *conn)
+            .await?;
         sqlx::query(&format!("CREATE VIEW rm.{table} AS SELECT * FROM {schema}.{table}"))
             .execute(&mut *conn)
             .await?;
@@ -61,7 +73,9 @@ pub async fn install(pool: &PgPool, projection: &dyn Projection) -> Result<bool,
         return Ok(version != projection.definition_version());
     }
     let schema = schema_name(projection.name(), 1);
-    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE")).execute(&mut *tx).await?;
+    sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        .execute(&mut *tx)
+        .await?;
     create_generation(&mut tx, projection, &schema).await?;
     point_views(&mut tx, projection, &schema).await?;
     sqlx::query("INSERT INTO projection_state (name, schema_name, definition_version) VALUES ($1, $2, $3)")
@@ -96,7 +110,12 @@ pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<InstalledState,
 }
 
 /// Saves a checkpoint inside the batch's transaction.
-pub async fn save_checkpoint(conn: &mut PgConnection, name: &str, checkpoint: Checkpoint, applied: i64) -> Result<(), ProjectionError> {
+pub async fn save_checkpoint(
+    conn: &mut PgConnection,
+    name: &str,
+    checkpoint: Checkpoint,
+    applied: i64,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "UPDATE projection_state SET tx_id = $2::text::xid8, position = $3, \
          events_applied = events_applied + $4, updated_at = now() WHERE name = $1",

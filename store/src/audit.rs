@@ -55,7 +55,11 @@ pub async fn verify_tenant(pool: &PgPool, tenant_id: Option<Uuid>) -> Result<Ver
         let version: i64 = row.try_get("version")?;
         if walk.as_ref().is_none_or(|w| w.stream_id != stream_id) {
             if let Some(done) = walk.take() {
-                heads.push((done.stream_id, done.expected_version - 1, done.prev_hash.unwrap_or_default()));
+                heads.push((
+                    done.stream_id,
+                    done.expected_version - 1,
+                    done.prev_hash.unwrap_or_default(),
+                ));
             }
             report.streams += 1;
             walk = Some(Walk {
@@ -74,7 +78,10 @@ pub async fn verify_tenant(pool: &PgPool, tenant_id: Option<Uuid>) -> Result<Ver
             report.breaks.push(ChainBreak {
                 stream_id: stream_id.clone(),
                 version,
-                problem: format!("expected version {}, found {version}: events are missing", current.expected_version),
+                problem: format!(
+                    "expected version {}, found {version}: events are missing",
+                    current.expected_version
+                ),
             });
         }
         if stored_prev != current.prev_hash {
@@ -111,7 +118,11 @@ pub async fn verify_tenant(pool: &PgPool, tenant_id: Option<Uuid>) -> Result<Ver
     }
     drop(rows);
     if let Some(done) = walk.take() {
-        heads.push((done.stream_id, done.expected_version - 1, done.prev_hash.unwrap_or_default()));
+        heads.push((
+            done.stream_id,
+            done.expected_version - 1,
+            done.prev_hash.unwrap_or_default(),
+        ));
     }
     check_heads(pool, tenant_id, &heads, &mut report).await?;
     Ok(report)
@@ -125,12 +136,15 @@ async fn check_heads(
     walked: &[(String, i64, Vec<u8>)],
     report: &mut VerifyReport,
 ) -> Result<(), StoreError> {
-    let recorded = sqlx::query("SELECT stream_id, version, last_hash FROM streams WHERE tenant_id IS NOT DISTINCT FROM $1")
-        .bind(tenant_id)
-        .fetch_all(pool)
-        .await?;
-    let walked: std::collections::HashMap<&str, (i64, &[u8])> =
-        walked.iter().map(|(s, v, h)| (s.as_str(), (*v, h.as_slice()))).collect();
+    let recorded =
+        sqlx::query("SELECT stream_id, version, last_hash FROM streams WHERE tenant_id IS NOT DISTINCT FROM $1")
+            .bind(tenant_id)
+            .fetch_all(pool)
+            .await?;
+    let walked: std::collections::HashMap<&str, (i64, &[u8])> = walked
+        .iter()
+        .map(|(s, v, h)| (s.as_str(), (*v, h.as_slice())))
+        .collect();
     for row in recorded {
         let stream_id: String = row.try_get("stream_id")?;
         let version: i64 = row.try_get("version")?;
@@ -141,11 +155,15 @@ async fn check_heads(
                 version: 0,
                 problem: format!("the stream's {version} events are missing"),
             }),
-            Some((walked_version, walked_hash)) if *walked_version != version || *walked_hash != last_hash.as_slice() => {
+            Some((walked_version, walked_hash))
+                if *walked_version != version || *walked_hash != last_hash.as_slice() =>
+            {
                 report.breaks.push(ChainBreak {
                     stream_id,
                     version: 0,
-                    problem: format!("the stream ends at version {walked_version} but its head records version {version}"),
+                    problem: format!(
+                        "the stream ends at version {walked_version} but its head records version {version}"
+                    ),
                 })
             }
             Some(_) => {}

@@ -150,11 +150,9 @@ impl RecordedEvent {
 
     /// Decodes the payload into a domain event, upcasting older versions.
     pub fn decode<E: DomainEvent>(&self) -> Result<E, StoreError> {
-        E::decode(&self.event_type, self.schema_version, self.payload.clone()).map_err(|reason| {
-            StoreError::Corrupt {
-                position: self.position,
-                reason,
-            }
+        E::decode(&self.event_type, self.schema_version, self.payload.clone()).map_err(|reason| StoreError::Corrupt {
+            position: self.position,
+            reason,
         })
     }
 }

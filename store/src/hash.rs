@@ -105,7 +105,10 @@ mod tests {
     #[test]
     fn canonical_json_sorts_keys_at_every_level() {
         let mut out = String::new();
-        write_canonical(&mut out, &json!({"b": 1, "a": {"d": [1, {"z": null, "y": "x"}], "c": 1.5}}));
+        write_canonical(
+            &mut out,
+            &json!({"b": 1, "a": {"d": [1, {"z": null, "y": "x"}], "c": 1.5}}),
+        );
         assert_eq!(out, r#"{"a":{"c":1.5,"d":[1,{"y":"x","z":null}]},"b":1}"#);
     }
 

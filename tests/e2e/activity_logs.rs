@@ -40,27 +40,42 @@ async fn every_event_is_an_entry_with_actor_and_request_id() {
     assert_eq!(newest["request_id"], "req-create-bob");
 
     let by_actor = expect_json(
-        app.as_session(Method::GET, &format!("/api/activity-logs?actor_id={}&per_page=1", admin.agent_id), &admin.token)
-            .send()
-            .await
-            .unwrap(),
+        app.as_session(
+            Method::GET,
+            &format!("/api/activity-logs?actor_id={}&per_page=1", admin.agent_id),
+            &admin.token,
+        )
+        .send()
+        .await
+        .unwrap(),
         StatusCode::OK,
     )
     .await;
     assert!(by_actor["total"].as_i64().unwrap() >= 3);
     let cursor = by_actor["next_cursor"].as_str().unwrap();
     let next = expect_json(
-        app.as_session(Method::GET, &format!("/api/activity-logs?actor_id={}&per_page=1&cursor={cursor}", admin.agent_id), &admin.token)
-            .send()
-            .await
-            .unwrap(),
+        app.as_session(
+            Method::GET,
+            &format!(
+                "/api/activity-logs?actor_id={}&per_page=1&cursor={cursor}",
+                admin.agent_id
+            ),
+            &admin.token,
+        )
+        .send()
+        .await
+        .unwrap(),
         StatusCode::OK,
     )
     .await;
     assert!(next["data"][0]["id"].as_i64() < by_actor["data"][0]["id"].as_i64());
 
     let bad_range = app
-        .as_session(Method::GET, "/api/activity-logs?from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z", &admin.token)
+        .as_session(
+            Method::GET,
+            "/api/activity-logs?from=2030-01-01T00:00:00Z&to=2020-01-01T00:00:00Z",
+            &admin.token,
+        )
         .send()
         .await
         .unwrap();
@@ -94,7 +109,14 @@ async fn a_stream_reads_as_of_any_instant_and_chains_verify() {
 
     let stream = format!("agent-{id}");
     let now = expect_json(
-        app.as_session(Method::GET, &format!("/api/activity-logs/streams/{stream}"), &admin.token).send().await.unwrap(),
+        app.as_session(
+            Method::GET,
+            &format!("/api/activity-logs/streams/{stream}"),
+            &admin.token,
+        )
+        .send()
+        .await
+        .unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -103,11 +125,15 @@ async fn a_stream_reads_as_of_any_instant_and_chains_verify() {
     assert_eq!(now["events"][1]["prev_hash"], now["events"][0]["hash"]);
     let as_of = between.to_rfc3339_opts(chrono::SecondsFormat::Micros, true);
     let then = expect_json(
-        app.as_session(Method::GET, &format!("/api/activity-logs/streams/{stream}"), &admin.token)
-            .query(&[("as_of", as_of)])
-            .send()
-            .await
-            .unwrap(),
+        app.as_session(
+            Method::GET,
+            &format!("/api/activity-logs/streams/{stream}"),
+            &admin.token,
+        )
+        .query(&[("as_of", as_of)])
+        .send()
+        .await
+        .unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -115,7 +141,10 @@ async fn a_stream_reads_as_of_any_instant_and_chains_verify() {
     assert_eq!(then["state"]["name"], "Bob");
 
     let verified = expect_json(
-        app.as_session(Method::GET, "/api/activity-logs/verify", &admin.token).send().await.unwrap(),
+        app.as_session(Method::GET, "/api/activity-logs/verify", &admin.token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -134,7 +163,11 @@ async fn the_activity_log_is_for_supervisors_and_admins() {
         expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
         let anonymous = app.request(Method::GET, path).send().await.unwrap();
         expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
-        let allowed = app.as_session(Method::GET, path, &supervisor.token).send().await.unwrap();
+        let allowed = app
+            .as_session(Method::GET, path, &supervisor.token)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(allowed.status(), StatusCode::OK);
     }
     let missing = app

@@ -24,7 +24,10 @@ async fn agents_are_created_listed_updated_and_deleted() {
     let id = bob["id"].as_str().unwrap().to_owned();
 
     let list = expect_json(
-        app.as_session(Method::GET, "/api/agents?role=agent&search=bo", &admin.token).send().await.unwrap(),
+        app.as_session(Method::GET, "/api/agents?role=agent&search=bo", &admin.token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -38,9 +41,19 @@ async fn agents_are_created_listed_updated_and_deleted() {
         .await
         .unwrap();
     let updated = expect_json(updated, StatusCode::OK).await;
-    assert_eq!((updated["name"].as_str(), updated["role"].as_str(), updated["version"].as_i64()), (Some("Robert"), Some("supervisor"), Some(2)));
+    assert_eq!(
+        (
+            updated["name"].as_str(),
+            updated["role"].as_str(),
+            updated["version"].as_i64()
+        ),
+        (Some("Robert"), Some("supervisor"), Some(2))
+    );
     let read = expect_json(
-        app.as_session(Method::GET, &format!("/api/agents/{id}?min_version=2"), &admin.token).send().await.unwrap(),
+        app.as_session(Method::GET, &format!("/api/agents/{id}?min_version=2"), &admin.token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;
@@ -54,9 +67,17 @@ async fn agents_are_created_listed_updated_and_deleted() {
         .unwrap();
     assert_eq!(expect_json(status, StatusCode::OK).await["status"], "online");
 
-    let deleted = app.as_session(Method::DELETE, &format!("/api/agents/{id}"), &admin.token).send().await.unwrap();
+    let deleted = app
+        .as_session(Method::DELETE, &format!("/api/agents/{id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(expect_json(deleted, StatusCode::OK).await["deleted"], true);
-    let gone = app.as_session(Method::GET, &format!("/api/agents/{id}"), &admin.token).send().await.unwrap();
+    let gone = app
+        .as_session(Method::GET, &format!("/api/agents/{id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
     // The deleted agent's address is free again.
     let reused = app
@@ -76,7 +97,11 @@ async fn agents_need_credentials_and_permissions() {
     let anonymous = app.request(Method::GET, "/api/agents").send().await.unwrap();
     expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
     // Agents may look, not manage.
-    let list = app.as_session(Method::GET, "/api/agents", &agent.token).send().await.unwrap();
+    let list = app
+        .as_session(Method::GET, "/api/agents", &agent.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(list.status(), StatusCode::OK);
     let create = app
         .as_session(Method::POST, "/api/agents", &agent.token)
@@ -88,14 +113,22 @@ async fn agents_need_credentials_and_permissions() {
     assert!(error["message"].as_str().unwrap().contains("agents.manage"));
     // Everybody may set their own status, not others'.
     let own = app
-        .as_session(Method::PUT, &format!("/api/agents/{}/status", agent.agent_id), &agent.token)
+        .as_session(
+            Method::PUT,
+            &format!("/api/agents/{}/status", agent.agent_id),
+            &agent.token,
+        )
         .json(&json!({"status": "away"}))
         .send()
         .await
         .unwrap();
     assert_eq!(own.status(), StatusCode::OK);
     let others = app
-        .as_session(Method::PUT, &format!("/api/agents/{}/status", admin.agent_id), &agent.token)
+        .as_session(
+            Method::PUT,
+            &format!("/api/agents/{}/status", admin.agent_id),
+            &agent.token,
+        )
         .json(&json!({"status": "away"}))
         .send()
         .await
@@ -107,19 +140,39 @@ async fn agents_need_credentials_and_permissions() {
 async fn bad_agent_input_gets_clear_errors_and_writes_nothing() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
-    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.pool).await.unwrap();
+    let before: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     let cases = [
-        (json!({"name": "", "email": "a@b.test", "password": "agent-pass-1", "role": "agent"}), "name"),
-        (json!({"name": "A", "email": "nope", "password": "agent-pass-1", "role": "agent"}), "email"),
-        (json!({"name": "A", "email": "a@b.test", "password": "x", "role": "agent"}), "password"),
-        (json!({"name": "A", "email": "a@b.test", "password": "agent-pass-1", "role": "custom"}), "custom_role_id"),
+        (
+            json!({"name": "", "email": "a@b.test", "password": "agent-pass-1", "role": "agent"}),
+            "name",
+        ),
+        (
+            json!({"name": "A", "email": "nope", "password": "agent-pass-1", "role": "agent"}),
+            "email",
+        ),
+        (
+            json!({"name": "A", "email": "a@b.test", "password": "x", "role": "agent"}),
+            "password",
+        ),
+        (
+            json!({"name": "A", "email": "a@b.test", "password": "agent-pass-1", "role": "custom"}),
+            "custom_role_id",
+        ),
         (
             json!({"name": "A", "email": "a@b.test", "password": "agent-pass-1", "role": "custom", "custom_role_id": Uuid::now_v7()}),
             "custom_role_id",
         ),
     ];
     for (body, field) in cases {
-        let response = app.as_session(Method::POST, "/api/agents", &admin.token).json(&body).send().await.unwrap();
+        let response = app
+            .as_session(Method::POST, "/api/agents", &admin.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let error = expect_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
         assert_eq!(error["details"]["field"], field, "{body}");
     }
@@ -137,13 +190,28 @@ async fn bad_agent_input_gets_clear_errors_and_writes_nothing() {
         .await
         .unwrap();
     expect_error(duplicate, StatusCode::CONFLICT, "already_exists").await;
-    let bad_id = app.as_session(Method::GET, "/api/agents/not-a-uuid", &admin.token).send().await.unwrap();
+    let bad_id = app
+        .as_session(Method::GET, "/api/agents/not-a-uuid", &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(bad_id, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let bad_page = app.as_session(Method::GET, "/api/agents?per_page=1000", &admin.token).send().await.unwrap();
+    let bad_page = app
+        .as_session(Method::GET, "/api/agents?per_page=1000", &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(bad_page, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let bad_cursor = app.as_session(Method::GET, "/api/agents?cursor=xyz", &admin.token).send().await.unwrap();
+    let bad_cursor = app
+        .as_session(Method::GET, "/api/agents?cursor=xyz", &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(bad_cursor, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&app.pool).await.unwrap();
+    let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
     assert_eq!(before, after, "refused requests append nothing");
 }
 
@@ -161,20 +229,40 @@ async fn agent_lists_page_by_number_and_by_cursor() {
         assert_eq!(response.status(), StatusCode::CREATED);
     }
     let first = expect_json(
-        app.as_session(Method::GET, "/api/agents?per_page=2", &admin.token).send().await.unwrap(),
+        app.as_session(Method::GET, "/api/agents?per_page=2", &admin.token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;
-    assert_eq!((first["total"].as_i64(), first["data"].as_array().unwrap().len()), (Some(5), 2));
-    let mut seen: Vec<String> = first["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(
+        (first["total"].as_i64(), first["data"].as_array().unwrap().len()),
+        (Some(5), 2)
+    );
+    let mut seen: Vec<String> = first["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["id"].as_str().unwrap().to_owned())
+        .collect();
     let mut cursor = first["next_cursor"].as_str().map(str::to_owned);
     while let Some(c) = cursor {
         let page = expect_json(
-            app.as_session(Method::GET, &format!("/api/agents?per_page=2&cursor={c}"), &admin.token).send().await.unwrap(),
+            app.as_session(Method::GET, &format!("/api/agents?per_page=2&cursor={c}"), &admin.token)
+                .send()
+                .await
+                .unwrap(),
             StatusCode::OK,
         )
         .await;
-        seen.extend(page["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap().to_owned()));
+        seen.extend(
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a["id"].as_str().unwrap().to_owned()),
+        );
         cursor = page["next_cursor"].as_str().map(str::to_owned);
     }
     let mut sorted = seen.clone();
@@ -183,7 +271,10 @@ async fn agent_lists_page_by_number_and_by_cursor() {
     assert_eq!(seen.len(), 5);
     assert_eq!(sorted, seen, "cursor pages are ordered and never repeat");
     let page3 = expect_json(
-        app.as_session(Method::GET, "/api/agents?per_page=2&page=3", &admin.token).send().await.unwrap(),
+        app.as_session(Method::GET, "/api/agents?per_page=2&page=3", &admin.token)
+            .send()
+            .await
+            .unwrap(),
         StatusCode::OK,
     )
     .await;

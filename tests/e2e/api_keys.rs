@@ -27,11 +27,20 @@ async fn keys_work_until_revoked() {
         .unwrap();
     assert_eq!(leaked, 0);
 
-    let me = expect_json(app.as_key(Method::GET, "/api/auth/me", &key).send().await.unwrap(), StatusCode::OK).await;
+    let me = expect_json(
+        app.as_key(Method::GET, "/api/auth/me", &key).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(me["authenticated_by"], "api_key");
     assert_eq!(me["agent"]["id"], admin.agent_id.to_string());
     // A key cannot mint keys: that needs a login session.
-    let minted = app.as_key(Method::POST, "/api/api-keys", &key).json(&json!({"name": "x"})).send().await.unwrap();
+    let minted = app
+        .as_key(Method::POST, "/api/api-keys", &key)
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(minted, StatusCode::FORBIDDEN, "forbidden").await;
     // Writes through a key are attributed to it.
     let agent = app
@@ -47,12 +56,26 @@ async fn keys_work_until_revoked() {
         .unwrap();
     assert_eq!(kind, "api_key");
 
-    let listed = expect_json(app.as_session(Method::GET, "/api/api-keys", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let listed = expect_json(
+        app.as_session(Method::GET, "/api/api-keys", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(listed["total"], 1);
-    assert!(listed["data"][0]["last_used_at"].is_string(), "last_used_at is kept: {listed}");
+    assert!(
+        listed["data"][0]["last_used_at"].is_string(),
+        "last_used_at is kept: {listed}"
+    );
     assert!(listed["data"][0].get("key").is_none());
 
-    let revoked = app.as_session(Method::DELETE, &format!("/api/api-keys/{id}"), &admin.token).send().await.unwrap();
+    let revoked = app
+        .as_session(Method::DELETE, &format!("/api/api-keys/{id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revoked.status(), StatusCode::OK);
     let refused = app.as_key(Method::GET, "/api/auth/me", &key).send().await.unwrap();
     expect_error(refused, StatusCode::UNAUTHORIZED, "unauthorized").await;
@@ -70,7 +93,12 @@ async fn keys_need_developer_access_and_valid_input() {
         .await
         .unwrap();
     expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
-    let anonymous = app.request(Method::POST, "/api/api-keys").json(&json!({"name": "x"})).send().await.unwrap();
+    let anonymous = app
+        .request(Method::POST, "/api/api-keys")
+        .json(&json!({"name": "x"}))
+        .send()
+        .await
+        .unwrap();
     expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
     let past = app
         .as_session(Method::POST, "/api/api-keys", &admin.token)

@@ -10,12 +10,23 @@ use serde_json::json;
 async fn register_creates_an_organization_with_a_logged_in_admin() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
-    let me = expect_json(app.as_session(Method::GET, "/api/auth/me", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let me = expect_json(
+        app.as_session(Method::GET, "/api/auth/me", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(me["kind"], "agent");
     assert_eq!(me["organization_name"], "Acme");
     assert_eq!(me["agent"]["role"], "admin");
     assert_eq!(me["authenticated_by"], "session");
-    assert!(me["permissions"].as_array().unwrap().iter().any(|p| p == "roles.manage"));
+    assert!(me["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p == "roles.manage"));
     // The password is nowhere in the event log.
     let leaked: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE payload::text LIKE '%correct-horse-1%'")
         .fetch_one(&app.pool)
@@ -29,12 +40,26 @@ async fn registration_validates_and_keeps_emails_unique() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
     let cases = [
-        (json!({"organization_name": "X", "name": "Y", "email": "not-an-email", "password": "correct-horse-1"}), "email"),
-        (json!({"organization_name": "X", "name": "Y", "email": "y@x.test", "password": "short"}), "password"),
-        (json!({"organization_name": " ", "name": "Y", "email": "y@x.test", "password": "correct-horse-1"}), "organization_name"),
+        (
+            json!({"organization_name": "X", "name": "Y", "email": "not-an-email", "password": "correct-horse-1"}),
+            "email",
+        ),
+        (
+            json!({"organization_name": "X", "name": "Y", "email": "y@x.test", "password": "short"}),
+            "password",
+        ),
+        (
+            json!({"organization_name": " ", "name": "Y", "email": "y@x.test", "password": "correct-horse-1"}),
+            "organization_name",
+        ),
     ];
     for (body, field) in cases {
-        let response = app.request(Method::POST, "/api/auth/register").json(&body).send().await.unwrap();
+        let response = app
+            .request(Method::POST, "/api/auth/register")
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let error = expect_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
         assert_eq!(error["details"]["field"], field);
     }
@@ -70,12 +95,24 @@ async fn login_logout_and_the_rate_limit() {
         .unwrap();
     assert_eq!(logins, 1, "a login is an audited event");
 
-    let logout = app.as_session(Method::POST, "/api/auth/logout", &session.token).send().await.unwrap();
+    let logout = app
+        .as_session(Method::POST, "/api/auth/logout", &session.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let after = app.as_session(Method::GET, "/api/auth/me", &session.token).send().await.unwrap();
+    let after = app
+        .as_session(Method::GET, "/api/auth/me", &session.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(after, StatusCode::UNAUTHORIZED, "unauthorized").await;
     // The other session lives on.
-    let other = app.as_session(Method::GET, "/api/auth/me", &admin.token).send().await.unwrap();
+    let other = app
+        .as_session(Method::GET, "/api/auth/me", &admin.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), StatusCode::OK);
 
     let unknown = app
@@ -109,9 +146,17 @@ async fn me_needs_credentials_and_garbage_tokens_are_refused() {
     let app = spawn_app().await;
     let none = app.request(Method::GET, "/api/auth/me").send().await.unwrap();
     expect_error(none, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let garbage = app.as_session(Method::GET, "/api/auth/me", "oss_not-a-token").send().await.unwrap();
+    let garbage = app
+        .as_session(Method::GET, "/api/auth/me", "oss_not-a-token")
+        .send()
+        .await
+        .unwrap();
     expect_error(garbage, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let bad_key = app.as_key(Method::GET, "/api/auth/me", "osk_nope").send().await.unwrap();
+    let bad_key = app
+        .as_key(Method::GET, "/api/auth/me", "osk_nope")
+        .send()
+        .await
+        .unwrap();
     expect_error(bad_key, StatusCode::UNAUTHORIZED, "unauthorized").await;
 }
 

@@ -23,14 +23,20 @@ async fn concurrent_commands_retry_and_never_lose_an_update() {
         tenant_id: tenant,
         name: "Ann".into(),
         email: "ann@example.test".into(),
-        role: RoleRef::System { role: SystemRole::Agent },
+        role: RoleRef::System {
+            role: SystemRole::Agent,
+        },
     };
     bus.execute::<Agent>(&ctx, id, create).await.unwrap();
 
     let mut tasks = Vec::new();
     for i in 0..24 {
         let (bus, ctx) = (bus.clone(), ctx.clone());
-        let status = if i % 2 == 0 { AgentStatus::Online } else { AgentStatus::Away };
+        let status = if i % 2 == 0 {
+            AgentStatus::Online
+        } else {
+            AgentStatus::Away
+        };
         tasks.push(tokio::spawn(async move {
             bus.execute::<Agent>(&ctx, id, AgentCommand::SetStatus(status)).await
         }));
@@ -45,7 +51,11 @@ async fn concurrent_commands_retry_and_never_lose_an_update() {
         }
     }
     let stream = store.read_stream(&format!("agent-{id}"), 1).await.unwrap();
-    assert_eq!(stream.len(), 1 + changed, "every accepted change is stored, nothing else");
+    assert_eq!(
+        stream.len(),
+        1 + changed,
+        "every accepted change is stored, nothing else"
+    );
     let versions: Vec<i64> = stream.iter().map(|e| e.version).collect();
     assert_eq!(versions, (1..=stream.len() as i64).collect::<Vec<_>>());
 }
@@ -61,14 +71,19 @@ async fn another_tenants_aggregate_is_not_found() {
         tenant_id: a,
         name: "Ann".into(),
         email: "ann@example.test".into(),
-        role: RoleRef::System { role: SystemRole::Agent },
+        role: RoleRef::System {
+            role: SystemRole::Agent,
+        },
     };
     let ctx_a = CommandContext::new(Scope::Tenant(a), Actor::system(), None);
     bus.execute::<Agent>(&ctx_a, id, create).await.unwrap();
     let ctx_b = CommandContext::new(Scope::Tenant(b), Actor::system(), None);
     let result = bus.execute::<Agent>(&ctx_b, id, AgentCommand::Delete).await;
     assert!(
-        matches!(result, Err(CommandError::Domain(omnistream_domain::DomainError::NotFound(_)))),
+        matches!(
+            result,
+            Err(CommandError::Domain(omnistream_domain::DomainError::NotFound(_)))
+        ),
         "{result:?}"
     );
 }

@@ -8,7 +8,12 @@ use reqwest::{Method, StatusCode};
 async fn framework_errors_are_error_responses() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
-    expect_error(app.request(Method::GET, "/api/nowhere").send().await.unwrap(), StatusCode::NOT_FOUND, "not_found").await;
+    expect_error(
+        app.request(Method::GET, "/api/nowhere").send().await.unwrap(),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     expect_error(
         app.request(Method::DELETE, "/api/health").send().await.unwrap(),
         StatusCode::METHOD_NOT_ALLOWED,
@@ -57,14 +62,35 @@ async fn every_response_has_a_request_id_and_health_answers() {
     let health = app.request(Method::GET, "/api/health").send().await.unwrap();
     assert!(health.headers().get("x-request-id").is_some());
     assert_eq!(expect_json(health, StatusCode::OK).await["status"], "ok");
-    let ready = expect_json(app.request(Method::GET, "/api/health/ready").send().await.unwrap(), StatusCode::OK).await;
+    let ready = expect_json(
+        app.request(Method::GET, "/api/health/ready").send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(ready["checks"]["database"], "ok");
-    let echoed = app.request(Method::GET, "/api/health").header("X-Request-Id", "abc-123").send().await.unwrap();
+    let echoed = app
+        .request(Method::GET, "/api/health")
+        .header("X-Request-Id", "abc-123")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(echoed.headers()["x-request-id"], "abc-123");
-    let replaced = app.request(Method::GET, "/api/health").header("X-Request-Id", "bad id with spaces").send().await.unwrap();
+    let replaced = app
+        .request(Method::GET, "/api/health")
+        .header("X-Request-Id", "bad id with spaces")
+        .send()
+        .await
+        .unwrap();
     assert_ne!(replaced.headers()["x-request-id"], "bad id with spaces");
 
-    let metrics = app.request(Method::GET, "/metrics").send().await.unwrap().text().await.unwrap();
+    let metrics = app
+        .request(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(metrics.contains("omnistream_http_requests_total"));
     assert!(metrics.contains("omnistream_projection_lag_events"));
     assert!(metrics.contains("omnistream_events_appended_total"));

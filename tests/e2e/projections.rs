@@ -3,13 +3,13 @@
 
 use std::sync::Arc;
 
+use omnistream_commands::{CommandBus, CommandContext, Scope};
 use omnistream_domain::agent::{Agent, AgentCommand, AgentStatus, RoleRef};
 use omnistream_domain::permission::SystemRole;
 use omnistream_domain::role::{Role, RoleCommand};
 use omnistream_domain::Actor;
 use omnistream_projections::{rebuild, state, Runner};
 use omnistream_store::EventStore;
-use omnistream_commands::{CommandBus, CommandContext, Scope};
 use omnistream_tests::{fresh_store, spawn_app};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -31,10 +31,14 @@ async fn seed(bus: &CommandBus, tenant: Uuid, agents: usize) {
             tenant_id: tenant,
             name: format!("Agent {i}"),
             email: format!("agent{i}-{id}@example.test"),
-            role: RoleRef::System { role: SystemRole::Agent },
+            role: RoleRef::System {
+                role: SystemRole::Agent,
+            },
         };
         bus.execute::<Agent>(&ctx, id, create).await.unwrap();
-        bus.execute::<Agent>(&ctx, id, AgentCommand::SetStatus(AgentStatus::Online)).await.unwrap();
+        bus.execute::<Agent>(&ctx, id, AgentCommand::SetStatus(AgentStatus::Online))
+            .await
+            .unwrap();
         if i % 3 == 0 {
             bus.execute::<Agent>(&ctx, id, AgentCommand::Delete).await.unwrap();
         }
@@ -68,7 +72,10 @@ async fn the_runner_applies_batches_with_their_checkpoint() {
     let status = state::status(&pool).await.unwrap();
     let directory = status.iter().find(|s| s.name == "directory").unwrap();
     assert_eq!((directory.position, directory.lag), (head, 0));
-    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM rm.agents WHERE NOT deleted").fetch_one(&pool).await.unwrap();
+    let live: i64 = sqlx::query_scalar("SELECT count(*) FROM rm.agents WHERE NOT deleted")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(live, 3);
 }
 
@@ -95,16 +102,19 @@ async fn a_rebuild_equals_the_incremental_model_and_swaps_in_while_serving() {
     }
 
     let projection = omnistream_projections::by_name("directory").unwrap();
-    let report = rebuild::rebuild(&app.pool, &store, projection.as_ref(), false).await.unwrap();
+    let report = rebuild::rebuild(&app.pool, &store, projection.as_ref(), false)
+        .await
+        .unwrap();
     assert_eq!(report.schema_name, "proj_directory_2");
     assert!(report.events_applied >= head);
     for (t, before) in tables.iter().zip(&incremental) {
         assert_eq!(&snapshot(&app.pool, t).await, before, "{t} differs after rebuild");
     }
-    let old_schema: Option<String> = sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = 'proj_directory_1'")
-        .fetch_optional(&app.pool)
-        .await
-        .unwrap();
+    let old_schema: Option<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname = 'proj_directory_1'")
+            .fetch_optional(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(old_schema, None, "the old generation is dropped");
 
     // The service keeps serving, and the live runner now feeds the new generation.
@@ -115,9 +125,10 @@ async fn a_rebuild_equals_the_incremental_model_and_swaps_in_while_serving() {
         .await
         .unwrap();
     assert_eq!(created.status(), StatusCode::CREATED);
-    let in_new: i64 = sqlx::query_scalar("SELECT count(*) FROM proj_directory_2.agents WHERE email = 'after-rebuild@example.test'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
+    let in_new: i64 =
+        sqlx::query_scalar("SELECT count(*) FROM proj_directory_2.agents WHERE email = 'after-rebuild@example.test'")
+            .fetch_one(&app.pool)
+            .await
+            .unwrap();
     assert_eq!(in_new, 1);
 }

@@ -10,9 +10,27 @@ use uuid::Uuid;
 async fn custom_roles_grant_exactly_their_permissions() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
-    let catalogue = expect_json(app.as_session(Method::GET, "/api/permissions", &admin.token).send().await.unwrap(), StatusCode::OK).await;
-    let codes: Vec<&str> = catalogue.as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
-    for code in ["agents.manage", "campaigns.manage", "developer.access", "roles.manage", "activity_logs.view"] {
+    let catalogue = expect_json(
+        app.as_session(Method::GET, "/api/permissions", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let codes: Vec<&str> = catalogue
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
+    for code in [
+        "agents.manage",
+        "campaigns.manage",
+        "developer.access",
+        "roles.manage",
+        "activity_logs.view",
+    ] {
         assert!(codes.contains(&code), "{code} missing from the catalogue");
     }
 
@@ -24,12 +42,21 @@ async fn custom_roles_grant_exactly_their_permissions() {
         .unwrap();
     let role = expect_json(created, StatusCode::CREATED).await;
     assert_eq!(role["is_system"], false);
-    let granted: Vec<&str> = role["permissions"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+    let granted: Vec<&str> = role["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["code"].as_str().unwrap())
+        .collect();
     assert_eq!(granted, vec!["activity_logs.view", "agents.view"]);
     let role_id = Uuid::parse_str(role["id"].as_str().unwrap()).unwrap();
 
     let auditor = app.agent_with_role(&admin, "custom", Some(role_id)).await;
-    let logs = app.as_session(Method::GET, "/api/activity-logs", &auditor.token).send().await.unwrap();
+    let logs = app
+        .as_session(Method::GET, "/api/activity-logs", &auditor.token)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(logs.status(), StatusCode::OK);
     let create_agent = app
         .as_session(Method::POST, "/api/agents", &auditor.token)
@@ -47,13 +74,33 @@ async fn custom_roles_grant_exactly_their_permissions() {
         .await
         .unwrap();
     assert_eq!(updated.status(), StatusCode::OK);
-    let logs = app.as_session(Method::GET, "/api/activity-logs", &auditor.token).send().await.unwrap();
+    let logs = app
+        .as_session(Method::GET, "/api/activity-logs", &auditor.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(logs, StatusCode::FORBIDDEN, "forbidden").await;
 
-    let in_use = app.as_session(Method::DELETE, &format!("/api/roles/{role_id}"), &admin.token).send().await.unwrap();
+    let in_use = app
+        .as_session(Method::DELETE, &format!("/api/roles/{role_id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(in_use, StatusCode::UNPROCESSABLE_ENTITY, "role_in_use").await;
-    let listed = expect_json(app.as_session(Method::GET, "/api/roles", &admin.token).send().await.unwrap(), StatusCode::OK).await;
-    let names: Vec<&str> = listed.as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    let listed = expect_json(
+        app.as_session(Method::GET, "/api/roles", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let names: Vec<&str> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, vec!["admin", "supervisor", "agent", "Auditor"]);
 }
 
@@ -62,7 +109,11 @@ async fn roles_are_admin_only_and_validated() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
     let supervisor = app.agent_with_role(&admin, "supervisor", None).await;
-    let denied = app.as_session(Method::GET, "/api/roles", &supervisor.token).send().await.unwrap();
+    let denied = app
+        .as_session(Method::GET, "/api/roles", &supervisor.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
     let anonymous = app.request(Method::GET, "/api/permissions").send().await.unwrap();
     expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
@@ -103,8 +154,19 @@ async fn roles_are_admin_only_and_validated() {
         .await
         .unwrap();
     expect_error(system, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
-    let system_read = expect_json(app.as_session(Method::GET, "/api/roles/agent", &admin.token).send().await.unwrap(), StatusCode::OK).await;
+    let system_read = expect_json(
+        app.as_session(Method::GET, "/api/roles/agent", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(system_read["is_system"], true);
-    let missing = app.as_session(Method::GET, &format!("/api/roles/{}", Uuid::now_v7()), &admin.token).send().await.unwrap();
+    let missing = app
+        .as_session(Method::GET, &format!("/api/roles/{}", Uuid::now_v7()), &admin.token)
+        .send()
+        .await
+        .unwrap();
     expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
 }

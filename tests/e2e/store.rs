@@ -34,23 +34,49 @@ async fn expected_versions_are_enforced_with_a_typed_conflict() {
     let (_pool, store) = fresh_store().await;
     let tenant = Some(Uuid::now_v7());
     let first = store
-        .append(vec![request("thing-1", tenant, ExpectedVersion::NoStream, vec![event(1), event(2)])])
+        .append(vec![request(
+            "thing-1",
+            tenant,
+            ExpectedVersion::NoStream,
+            vec![event(1), event(2)],
+        )])
         .await
         .unwrap();
     assert_eq!(first[0].version, 2);
     assert_eq!(first[0].positions.len(), 2);
 
     let again = store
-        .append(vec![request("thing-1", tenant, ExpectedVersion::NoStream, vec![event(3)])])
+        .append(vec![request(
+            "thing-1",
+            tenant,
+            ExpectedVersion::NoStream,
+            vec![event(3)],
+        )])
         .await;
-    assert!(matches!(again, Err(StoreError::Conflict { actual: 2, .. })), "{again:?}");
+    assert!(
+        matches!(again, Err(StoreError::Conflict { actual: 2, .. })),
+        "{again:?}"
+    );
     let stale = store
-        .append(vec![request("thing-1", tenant, ExpectedVersion::Exact(1), vec![event(3)])])
+        .append(vec![request(
+            "thing-1",
+            tenant,
+            ExpectedVersion::Exact(1),
+            vec![event(3)],
+        )])
         .await;
-    assert!(matches!(stale, Err(StoreError::Conflict { actual: 2, .. })), "{stale:?}");
+    assert!(
+        matches!(stale, Err(StoreError::Conflict { actual: 2, .. })),
+        "{stale:?}"
+    );
 
     let exact = store
-        .append(vec![request("thing-1", tenant, ExpectedVersion::Exact(2), vec![event(3)])])
+        .append(vec![request(
+            "thing-1",
+            tenant,
+            ExpectedVersion::Exact(2),
+            vec![event(3)],
+        )])
         .await
         .unwrap();
     assert_eq!(exact[0].version, 3);
@@ -62,7 +88,12 @@ async fn expected_versions_are_enforced_with_a_typed_conflict() {
 
     let read = store.read_stream("thing-1", 1).await.unwrap();
     assert_eq!(read.iter().map(|e| e.version).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
-    assert_eq!(read.iter().map(|e| e.payload["n"].as_i64().unwrap()).collect::<Vec<_>>(), vec![1, 2, 3, 4]);
+    assert_eq!(
+        read.iter()
+            .map(|e| e.payload["n"].as_i64().unwrap())
+            .collect::<Vec<_>>(),
+        vec![1, 2, 3, 4]
+    );
     assert_eq!(store.read_stream("thing-1", 3).await.unwrap().len(), 2);
 }
 
@@ -71,7 +102,12 @@ async fn appending_a_stored_event_id_again_is_a_no_op() {
     let (_pool, store) = fresh_store().await;
     let events = vec![event(1), event(2)];
     let first = store
-        .append(vec![request("thing-2", None, ExpectedVersion::NoStream, events.clone())])
+        .append(vec![request(
+            "thing-2",
+            None,
+            ExpectedVersion::NoStream,
+            events.clone(),
+        )])
         .await
         .unwrap();
     // The retry carries a stale expectation, yet succeeds: nothing new is written.
@@ -105,7 +141,10 @@ async fn multi_stream_appends_are_atomic_and_tenants_are_kept_apart() {
     let other_tenant = store
         .append(vec![request("thing-a", b, ExpectedVersion::Any, vec![event(9)])])
         .await;
-    assert!(matches!(other_tenant, Err(StoreError::TenantMismatch(_))), "{other_tenant:?}");
+    assert!(
+        matches!(other_tenant, Err(StoreError::TenantMismatch(_))),
+        "{other_tenant:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,7 +156,12 @@ async fn concurrent_single_event_appends_are_grouped_without_losing_concurrency_
         let store = store.clone();
         tasks.push(tokio::spawn(async move {
             store
-                .append(vec![request(&format!("solo-{i}"), None, ExpectedVersion::NoStream, vec![event(i)])])
+                .append(vec![request(
+                    &format!("solo-{i}"),
+                    None,
+                    ExpectedVersion::NoStream,
+                    vec![event(i)],
+                )])
                 .await
                 .map(|_| ())
         }));
@@ -127,7 +171,12 @@ async fn concurrent_single_event_appends_are_grouped_without_losing_concurrency_
         let store = store.clone();
         racers.push(tokio::spawn(async move {
             store
-                .append(vec![request("contended", None, ExpectedVersion::Exact(0), vec![event(i)])])
+                .append(vec![request(
+                    "contended",
+                    None,
+                    ExpectedVersion::Exact(0),
+                    vec![event(i)],
+                )])
                 .await
         }));
     }
@@ -143,11 +192,20 @@ async fn concurrent_single_event_appends_are_grouped_without_losing_concurrency_
     }
     assert_eq!(winners, 1, "exactly one writer may take version 1");
     assert_eq!(store.read_stream("contended", 1).await.unwrap().len(), 1);
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events").fetch_one(&pool).await.unwrap();
+    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
     assert_eq!(total, 41);
     // Fewer transactions than events: the appends were grouped.
-    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT tx_id) FROM events").fetch_one(&pool).await.unwrap();
-    assert!(transactions < 41, "{transactions} transactions for 41 events: no grouping happened");
+    let transactions: i64 = sqlx::query_scalar("SELECT count(DISTINCT tx_id) FROM events")
+        .fetch_one(&pool)
+        .await
+        .unwrap();
+    assert!(
+        transactions < 41,
+        "{transactions} transactions for 41 events: no grouping happened"
+    );
     assert_eq!(store.events_appended(), 41);
 }
 
@@ -175,7 +233,12 @@ async fn catch_up_readers_never_pass_an_open_transaction() {
     // Later appends commit while it is open.
     for i in 1..=3 {
         store
-            .append(vec![request(&format!("late-{i}"), None, ExpectedVersion::NoStream, vec![event(i)])])
+            .append(vec![request(
+                &format!("late-{i}"),
+                None,
+                ExpectedVersion::NoStream,
+                vec![event(i)],
+            )])
             .await
             .unwrap();
     }
@@ -188,7 +251,11 @@ async fn catch_up_readers_never_pass_an_open_transaction() {
     slow_tx.commit().await.unwrap();
     let rest = store.read_all(checkpoint, 100).await.unwrap();
     let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
-    assert_eq!(streams, vec!["slow", "late-1", "late-2", "late-3"], "nothing skipped once it commits");
+    assert_eq!(
+        streams,
+        vec!["slow", "late-1", "late-2", "late-3"],
+        "nothing skipped once it commits"
+    );
     assert_eq!(rest[0].position, slow_position);
     assert!(rest[1].position > slow_position);
 }
@@ -214,7 +281,12 @@ async fn the_hash_chain_detects_altered_and_removed_events() {
     let tenant = Uuid::now_v7();
     for stream in ["chain-a", "chain-b"] {
         store
-            .append(vec![request(stream, Some(tenant), ExpectedVersion::NoStream, vec![event(1), event(2), event(3)])])
+            .append(vec![request(
+                stream,
+                Some(tenant),
+                ExpectedVersion::NoStream,
+                vec![event(1), event(2), event(3)],
+            )])
             .await
             .unwrap();
     }
@@ -230,14 +302,24 @@ async fn the_hash_chain_detects_altered_and_removed_events() {
         .await;
     assert!(refused.is_err());
     // ...and the chain catches whoever disables it.
-    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete").execute(&pool).await.unwrap();
+    sqlx::query("ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete")
+        .execute(&pool)
+        .await
+        .unwrap();
     sqlx::query("UPDATE events SET payload = '{\"n\": 99}' WHERE stream_id = 'chain-a' AND version = 2")
         .execute(&pool)
         .await
         .unwrap();
-    sqlx::query("DELETE FROM events WHERE stream_id = 'chain-b' AND version = 3").execute(&pool).await.unwrap();
+    sqlx::query("DELETE FROM events WHERE stream_id = 'chain-b' AND version = 3")
+        .execute(&pool)
+        .await
+        .unwrap();
     let tampered = audit::verify_tenant(&pool, Some(tenant)).await.unwrap();
-    let broken: Vec<_> = tampered.breaks.iter().map(|b| (b.stream_id.as_str(), b.version)).collect();
+    let broken: Vec<_> = tampered
+        .breaks
+        .iter()
+        .map(|b| (b.stream_id.as_str(), b.version))
+        .collect();
     assert!(broken.contains(&("chain-a", 2)), "{:?}", tampered.breaks);
     assert!(broken.contains(&("chain-b", 0)), "{:?}", tampered.breaks);
     assert_eq!(tampered.breaks.len(), 2, "{:?}", tampered.breaks);

@@ -21,7 +21,14 @@ async fn another_tenants_ids_answer_not_found() {
     )
     .await;
     let role_id = role["id"].as_str().unwrap();
-    let keys = expect_json(app.as_session(Method::GET, "/api/api-keys", &acme.token).send().await.unwrap(), StatusCode::OK).await;
+    let keys = expect_json(
+        app.as_session(Method::GET, "/api/api-keys", &acme.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     let key_id = keys["data"][0]["id"].as_str().unwrap();
     let acme_agent = acme.agent_id;
 
@@ -41,17 +48,45 @@ async fn another_tenants_ids_answer_not_found() {
             Method::PUT => json!({"status": "online"}),
             _ => json!({"name": "Hijacked"}),
         };
-        let response = app.as_session(method.clone(), &path, g).json(&body).send().await.unwrap();
+        let response = app
+            .as_session(method.clone(), &path, g)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         expect_error(response, StatusCode::NOT_FOUND, "not_found").await;
     }
     // Lists show only the caller's organization.
-    let agents = expect_json(app.as_session(Method::GET, "/api/agents", g).send().await.unwrap(), StatusCode::OK).await;
+    let agents = expect_json(
+        app.as_session(Method::GET, "/api/agents", g).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(agents["total"], 1);
-    let keys = expect_json(app.as_session(Method::GET, "/api/api-keys", g).send().await.unwrap(), StatusCode::OK).await;
+    let keys = expect_json(
+        app.as_session(Method::GET, "/api/api-keys", g).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(keys["total"], 0);
-    let log = expect_json(app.as_session(Method::GET, "/api/activity-logs?per_page=200", g).send().await.unwrap(), StatusCode::OK).await;
-    assert!(log["data"].as_array().unwrap().iter().all(|e| e["entity_id"] != acme_agent.to_string()));
+    let log = expect_json(
+        app.as_session(Method::GET, "/api/activity-logs?per_page=200", g)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(log["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["entity_id"] != acme_agent.to_string()));
     // Acme's key still works and nothing of Acme changed.
-    let me = expect_json(app.as_key(Method::GET, "/api/auth/me", &acme_key).send().await.unwrap(), StatusCode::OK).await;
+    let me = expect_json(
+        app.as_key(Method::GET, "/api/auth/me", &acme_key).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await;
     assert_eq!(me["agent"]["name"], "Admin");
 }

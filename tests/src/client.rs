@@ -66,7 +66,11 @@ impl TestApp {
 
     /// Registers an organization; answers its admin's session.
     pub async fn register(&self, organization: &str) -> Session {
-        let email = format!("admin-{}@{}.test", Uuid::new_v4().simple(), organization.to_lowercase().replace(' ', "-"));
+        let email = format!(
+            "admin-{}@{}.test",
+            Uuid::new_v4().simple(),
+            organization.to_lowercase().replace(' ', "-")
+        );
         let response = self
             .request(Method::POST, "/api/auth/register")
             .json(&json!({
@@ -82,7 +86,10 @@ impl TestApp {
         let body: Value = response.json().await.expect("json");
         Session {
             token: body["token"].as_str().expect("token").to_owned(),
-            agent_id: body["agent"]["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).expect("agent id"),
+            agent_id: body["agent"]["id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .expect("agent id"),
             organization_id: body["organization_id"]
                 .as_str()
                 .and_then(|s| Uuid::parse_str(s).ok())
@@ -106,7 +113,12 @@ impl TestApp {
             .send()
             .await
             .expect("create agent");
-        assert_eq!(response.status(), StatusCode::CREATED, "create agent: {}", response.text().await.unwrap_or_default());
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create agent: {}",
+            response.text().await.unwrap_or_default()
+        );
         self.login(&email, "agent-pass-1").await
     }
 
@@ -122,8 +134,14 @@ impl TestApp {
         let body: Value = response.json().await.expect("json");
         Session {
             token: body["token"].as_str().expect("token").to_owned(),
-            agent_id: body["agent"]["id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default(),
-            organization_id: body["organization_id"].as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default(),
+            agent_id: body["agent"]["id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .unwrap_or_default(),
+            organization_id: body["organization_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .unwrap_or_default(),
             email: email.to_owned(),
         }
     }
@@ -159,7 +177,14 @@ pub async fn expect_error(response: Response, status: StatusCode, code: &str) ->
         .map(str::to_owned);
     let body = expect_json(response, status).await;
     assert_eq!(body["error"], code, "error code; body: {body}");
-    assert!(body["message"].as_str().is_some_and(|m| !m.is_empty()), "message; body: {body}");
-    assert_eq!(body["request_id"].as_str(), request_id.as_deref(), "request id; body: {body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| !m.is_empty()),
+        "message; body: {body}"
+    );
+    assert_eq!(
+        body["request_id"].as_str(),
+        request_id.as_deref(),
+        "request id; body: {body}"
+    );
     body
 }

@@ -23,12 +23,17 @@ pub fn server_url() -> String {
 static CLEANED: OnceCell<()> = OnceCell::const_new();
 
 fn now_secs() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }
 
 /// Drops test databases left by runs more than an hour old.
 async fn drop_stale_databases() {
-    let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", server_url())).await else { return };
+    let Ok(mut admin) = PgConnection::connect(&format!("{}/postgres", server_url())).await else {
+        return;
+    };
     let names: Vec<String> = sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'ost\\_%'")
         .fetch_all(&mut admin)
         .await
@@ -85,5 +90,10 @@ pub async fn spawn_app() -> TestApp {
     let port = app.port();
     let state = app.state();
     tokio::spawn(app.run_until_stopped());
-    TestApp::new(format!("http://127.0.0.1:{port}"), state.pool.clone(), Arc::new(state.store.clone()), url)
+    TestApp::new(
+        format!("http://127.0.0.1:{port}"),
+        state.pool.clone(),
+        Arc::new(state.store.clone()),
+        url,
+    )
 }

@@ -50,7 +50,10 @@ impl Principal {
         if self.permissions.contains(&permission) {
             Ok(self)
         } else {
-            Err(ApiError::forbidden(format!("this needs the `{}` permission", permission.code())))
+            Err(ApiError::forbidden(format!(
+                "this needs the `{}` permission",
+                permission.code()
+            )))
         }
     }
 
@@ -82,7 +85,11 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self.kind {
             PrincipalKind::Agent { agent_id, .. } => Actor {
-                kind: if self.api_key_id.is_some() { ActorKind::ApiKey } else { ActorKind::Agent },
+                kind: if self.api_key_id.is_some() {
+                    ActorKind::ApiKey
+                } else {
+                    ActorKind::Agent
+                },
                 id: Some(agent_id),
                 api_key_id: self.api_key_id,
             },
@@ -133,7 +140,9 @@ pub async fn resolve(state: &AppState, req: &Request) -> Result<Option<Principal
 async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the API key is invalid, revoked or expired");
     let digest = hex::encode(session::secret_sha256(key));
-    let credential = directory::api_key_by_hash(&state.pool, &digest).await?.ok_or_else(invalid)?;
+    let credential = directory::api_key_by_hash(&state.pool, &digest)
+        .await?
+        .ok_or_else(invalid)?;
     if credential.revoked_at.is_some() || credential.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
         return Err(invalid());
     }
@@ -163,7 +172,10 @@ async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>
             return Err(invalid());
         }
         let tenant_id = tenant_header
-            .map(|raw| Uuid::parse_str(raw.trim()).map_err(|_| ApiError::validation("X-Tenant-Id", "X-Tenant-Id must be a UUID")))
+            .map(|raw| {
+                Uuid::parse_str(raw.trim())
+                    .map_err(|_| ApiError::validation("X-Tenant-Id", "X-Tenant-Id must be a UUID"))
+            })
             .transpose()?;
         return Ok(Principal {
             kind: PrincipalKind::SuperAdmin {
@@ -202,7 +214,9 @@ async fn agent_permissions(
     if let Some(system) = SystemRole::from_name(role) {
         return Ok(system.permissions().into_iter().collect());
     }
-    let Some(role_id) = custom_role_id else { return Ok(BTreeSet::new()) };
+    let Some(role_id) = custom_role_id else {
+        return Ok(BTreeSet::new());
+    };
     let codes = directory::role_permissions(&state.pool, TenantScope::new(tenant_id), role_id)
         .await?
         .unwrap_or_default();

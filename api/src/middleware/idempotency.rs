@@ -19,7 +19,10 @@ fn storable(status: StatusCode) -> bool {
     !(status.is_server_error()
         || matches!(
             status,
-            StatusCode::UNAUTHORIZED | StatusCode::CONFLICT | StatusCode::TOO_MANY_REQUESTS | StatusCode::REQUEST_TIMEOUT
+            StatusCode::UNAUTHORIZED
+                | StatusCode::CONFLICT
+                | StatusCode::TOO_MANY_REQUESTS
+                | StatusCode::REQUEST_TIMEOUT
         ))
 }
 
@@ -29,13 +32,20 @@ fn valid_key(key: &str) -> bool {
 
 /// The middleware function, used with `poem::EndpointExt::around`.
 pub async fn around<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let changes_state = matches!(*req.method(), Method::POST | Method::PUT | Method::PATCH | Method::DELETE);
+    let changes_state = matches!(
+        *req.method(),
+        Method::POST | Method::PUT | Method::PATCH | Method::DELETE
+    );
     let key = req.header("Idempotency-Key").map(str::to_owned);
     let (Some(key), true, Some(state)) = (key, changes_state, req.data::<SharedState>().cloned()) else {
         return next.call(req).await.map(IntoResponse::into_response);
     };
     if !valid_key(&key) {
-        return Ok(ApiError::validation("Idempotency-Key", "Idempotency-Key must be 1-255 visible ASCII characters").into_response());
+        return Ok(ApiError::validation(
+            "Idempotency-Key",
+            "Idempotency-Key must be 1-255 visible ASCII characters",
+        )
+        .into_response());
     }
     let principal = match resolve(&state, &req).await {
         Ok(principal) => principal,
@@ -50,7 +60,11 @@ pub async fn around<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     };
     req.extensions_mut().insert(Resolved(principal));
     let body = req.take_body().into_bytes().await?;
-    let target = req.uri().path_and_query().map(|pq| pq.as_str().to_owned()).unwrap_or_default();
+    let target = req
+        .uri()
+        .path_and_query()
+        .map(|pq| pq.as_str().to_owned())
+        .unwrap_or_default();
     let print = fingerprint(&[req.method().as_str().as_bytes(), target.as_bytes(), &body]);
     req.set_body(Body::from(body));
 
@@ -58,7 +72,11 @@ pub async fn around<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
         Ok(Claim::Fresh) => {}
         Ok(Claim::Replay(stored)) => return Ok(replay(stored)),
         Ok(Claim::InProgress) => {
-            return Ok(ApiError::conflict("idempotency_key_in_use", "a request with this Idempotency-Key is still running").into_response())
+            return Ok(ApiError::conflict(
+                "idempotency_key_in_use",
+                "a request with this Idempotency-Key is still running",
+            )
+            .into_response())
         }
         Ok(Claim::Mismatch) => {
             return Ok(ApiError::unprocessable(

@@ -18,7 +18,9 @@ fn client_request_id(req: &Request) -> Option<String> {
     let id = req.header("X-Request-Id")?.trim();
     let sane = !id.is_empty()
         && id.len() <= 128
-        && id.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'));
     sane.then(|| id.to_owned())
 }
 
@@ -68,17 +70,22 @@ async fn shape_error(mut response: Response) -> Response {
     let text = response.take_body().into_string().await.unwrap_or_default();
     let (code, message) = match status {
         StatusCode::NOT_FOUND => ("not_found", "no such route; see /api/docs".to_owned()),
-        StatusCode::METHOD_NOT_ALLOWED => ("method_not_allowed", "this route does not accept that method".to_owned()),
-        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large".to_owned()),
-        StatusCode::UNSUPPORTED_MEDIA_TYPE => (
-            "unsupported_media_type",
-            "send the body as application/json".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => (
+            "method_not_allowed",
+            "this route does not accept that method".to_owned(),
         ),
+        StatusCode::PAYLOAD_TOO_LARGE => ("payload_too_large", "the request body is too large".to_owned()),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+            ("unsupported_media_type", "send the body as application/json".to_owned())
+        }
         StatusCode::UNAUTHORIZED => ("unauthorized", non_empty(text, "authentication required")),
         StatusCode::FORBIDDEN => ("forbidden", non_empty(text, "not allowed")),
         s if s.is_server_error() => {
             tracing::error!(status = %s, error = %text, "internal error");
-            ("internal", "internal error; quote the request id when reporting it".to_owned())
+            (
+                "internal",
+                "internal error; quote the request id when reporting it".to_owned(),
+            )
         }
         _ => ("validation_failed", non_empty(text, "the request is malformed")),
     };

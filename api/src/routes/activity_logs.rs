@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 use omnistream_domain::{agent, api_key, organization, role, Aggregate, Permission};
 use omnistream_projections::activity_log::{self, ActivityFilter, ActivityRow};
 use omnistream_store::{audit, EventStore, RecordedEvent};
-use poem_openapi::param::{Header, Path, Query};
 use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde::Serialize;
@@ -230,7 +230,7 @@ impl ActivityLogsApi {
                 return Err(ApiError::validation("from", "from must be before to"));
             }
         }
-        wait_for_position(&state.0, "activity_log", min_position.0).await?;
+        wait_for_position(state.0, "activity_log", min_position.0).await?;
         let filter = ActivityFilter {
             actor_id: actor_id.0,
             entity_type: entity_type.0,

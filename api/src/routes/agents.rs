@@ -6,8 +6,8 @@ use omnistream_domain::agent::{AgentStatus as DomainStatus, RoleRef};
 use omnistream_domain::permission::SystemRole;
 use omnistream_domain::Permission;
 use omnistream_projections::directory::{self, AgentFilter, AgentRow};
-use poem_openapi::param::{Header, Path, Query};
 use poem::web::Data;
+use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
@@ -187,8 +187,14 @@ fn role_ref(role: AgentRole, custom_role_id: Option<Uuid>) -> ApiResult<RoleRef>
     let system = |role| Ok(RoleRef::System { role });
     match (role, custom_role_id) {
         (AgentRole::Custom, Some(role_id)) => Ok(RoleRef::Custom { role_id }),
-        (AgentRole::Custom, None) => Err(ApiError::validation("custom_role_id", "custom_role_id is required when role is custom")),
-        (_, Some(_)) => Err(ApiError::validation("custom_role_id", "custom_role_id is only allowed when role is custom")),
+        (AgentRole::Custom, None) => Err(ApiError::validation(
+            "custom_role_id",
+            "custom_role_id is required when role is custom",
+        )),
+        (_, Some(_)) => Err(ApiError::validation(
+            "custom_role_id",
+            "custom_role_id is only allowed when role is custom",
+        )),
         (AgentRole::Admin, None) => system(SystemRole::Admin),
         (AgentRole::Supervisor, None) => system(SystemRole::Supervisor),
         (AgentRole::Agent, None) => system(SystemRole::Agent),
@@ -200,7 +206,7 @@ pub struct AgentsApi;
 
 impl AgentsApi {
     async fn written(state: &AppState, auth: &Auth, id: Uuid, position: Option<i64>) -> ApiResult<AgentPublic> {
-        wait_for_position(&state, "directory", position).await?;
+        wait_for_position(state, "directory", position).await?;
         let scope = auth.principal().scope()?;
         let row = directory::agent(&state.pool, scope, id).await?;
         row.map(AgentPublic::from).ok_or_else(|| ApiError::not_found("agent"))
@@ -235,7 +241,7 @@ impl AgentsApi {
         let principal = auth.principal().require(Permission::AgentsView)?;
         let scope = principal.scope()?;
         let request = page_request(page.0, per_page.0, cursor.0)?;
-        wait_for_position(&state.0, "directory", min_position.0).await?;
+        wait_for_position(state.0, "directory", min_position.0).await?;
         let filter = AgentFilter {
             status: status.0.map(|s| DomainStatus::from(s).as_str().to_owned()),
             role: role.0.map(|r| r.name().to_owned()),
@@ -276,7 +282,7 @@ impl AgentsApi {
         let principal = auth.principal().require(Permission::AgentsView)?;
         let scope = principal.scope()?;
         let pool = &state.0.pool;
-        wait_for_version(&state.0, min_version.0, || async move {
+        wait_for_version(state.0, min_version.0, || async move {
             Ok(directory::agent(pool, scope, id.0).await?.map(|a| a.version))
         })
         .await?;
@@ -286,7 +292,13 @@ impl AgentsApi {
 
     /// Changes an agent's profile, role or password (needs `agents.manage`).
     #[oai(path = "/:id", method = "patch")]
-    async fn update(&self, state: Data<&SharedState>, auth: Auth, id: Path<Uuid>, body: Json<UpdateAgent>) -> ApiResult<AgentWritten> {
+    async fn update(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<UpdateAgent>,
+    ) -> ApiResult<AgentWritten> {
         let principal = auth.principal().require(Permission::AgentsManage)?;
         let body = body.0;
         let role = match (body.role, body.custom_role_id) {
@@ -315,7 +327,7 @@ impl AgentsApi {
         }
         let ctx = principal.command_context()?;
         let executed = agent_commands::delete(&state.0.bus, &state.0.pool, &ctx, id.0).await?;
-        wait_for_position(&state.0, "directory", executed.position).await?;
+        wait_for_position(state.0, "directory", executed.position).await?;
         Ok(Json(DeleteResponse {
             id: id.0.to_string(),
             deleted: true,
@@ -324,7 +336,13 @@ impl AgentsApi {
 
     /// Sets an agent's availability: your own always, others' with `agents.manage`.
     #[oai(path = "/:id/status", method = "put")]
-    async fn set_status(&self, state: Data<&SharedState>, auth: Auth, id: Path<Uuid>, body: Json<UpdateAgentStatusRequest>) -> ApiResult<AgentWritten> {
+    async fn set_status(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<UpdateAgentStatusRequest>,
+    ) -> ApiResult<AgentWritten> {
         let principal = auth.principal();
         if principal.agent_id() != Some(id.0) {
             principal.require(Permission::AgentsManage)?;

@@ -4,8 +4,8 @@ use chrono::{DateTime, Utc};
 use omnistream_commands::api_keys as key_commands;
 use omnistream_domain::Permission;
 use omnistream_projections::directory::{self, ApiKeyRow};
-use poem_openapi::param::{Path, Query};
 use poem::web::Data;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
@@ -87,7 +87,10 @@ pub struct ApiKeyCreateResponse {
 pub enum ApiKeyCreated {
     /// Created.
     #[oai(status = 201)]
-    Created(Json<ApiKeyCreateResponse>, #[oai(header = "X-Event-Position")] Option<i64>),
+    Created(
+        Json<ApiKeyCreateResponse>,
+        #[oai(header = "X-Event-Position")] Option<i64>,
+    ),
 }
 
 /// API key operations.
@@ -97,8 +100,16 @@ pub struct ApiKeysApi;
 impl ApiKeysApi {
     /// Creates a key acting as you: needs a login session and `developer.access`.
     #[oai(path = "/", method = "post")]
-    async fn create(&self, state: Data<&SharedState>, auth: Auth, body: Json<CreateApiKeyRequest>) -> ApiResult<ApiKeyCreated> {
-        let principal = auth.principal().require_session()?.require(Permission::DeveloperAccess)?;
+    async fn create(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        body: Json<CreateApiKeyRequest>,
+    ) -> ApiResult<ApiKeyCreated> {
+        let principal = auth
+            .principal()
+            .require_session()?
+            .require(Permission::DeveloperAccess)?;
         let scope = principal.scope()?;
         let agent_id = principal
             .agent_id()
@@ -106,7 +117,7 @@ impl ApiKeysApi {
         let ctx = principal.command_context()?;
         let body = body.0;
         let issued = key_commands::create(&state.0.bus, &ctx, agent_id, body.name, body.expires_at).await?;
-        wait_for_position(&state.0, "directory", issued.executed.position).await?;
+        wait_for_position(state.0, "directory", issued.executed.position).await?;
         let row = directory::api_key(&state.0.pool, scope, issued.executed.id)
             .await?
             .ok_or_else(|| ApiError::not_found("API key"))?;
@@ -146,7 +157,7 @@ impl ApiKeysApi {
         let principal = auth.principal().require(Permission::DeveloperAccess)?;
         let ctx = principal.command_context()?;
         let executed = key_commands::revoke(&state.0.bus, &ctx, id.0).await?;
-        wait_for_position(&state.0, "directory", executed.position).await?;
+        wait_for_position(state.0, "directory", executed.position).await?;
         Ok(Json(DeleteResponse {
             id: id.0.to_string(),
             deleted: true,

@@ -101,7 +101,9 @@ pub struct AuthApi;
 
 impl AuthApi {
     async fn agent_public(state: &AppState, agent_id: Uuid) -> ApiResult<Option<AgentPublic>> {
-        Ok(directory::agent_for_credential(&state.pool, agent_id).await?.map(AgentPublic::from))
+        Ok(directory::agent_for_credential(&state.pool, agent_id)
+            .await?
+            .map(AgentPublic::from))
     }
 }
 
@@ -123,7 +125,7 @@ impl AuthApi {
             },
         )
         .await?;
-        wait_for_position(&state.0, "directory", registered.position).await?;
+        wait_for_position(state.0, "directory", registered.position).await?;
         let opened = session::open(
             &state.0.pool,
             registered.agent_id,
@@ -150,10 +152,15 @@ impl AuthApi {
     async fn login(&self, state: Data<&SharedState>, body: Json<LoginRequest>) -> ApiResult<Json<LoginResponse>> {
         let body = body.0;
         let wrong = || ApiError::unauthorized("wrong e-mail or password");
-        let Ok(email) = Email::parse(&body.email) else { return Err(wrong()) };
+        let Ok(email) = Email::parse(&body.email) else {
+            return Err(wrong());
+        };
         let pool = &state.0.pool;
         if let Some(retry_after) = session::login_blocked_for(pool, email.as_str()).await? {
-            return Err(ApiError::rate_limited(retry_after, "too many failed logins; try again later"));
+            return Err(ApiError::rate_limited(
+                retry_after,
+                "too many failed logins; try again later",
+            ));
         }
         let target = directory::find_login(pool, email.as_str()).await?;
         let stored = match &target {
@@ -208,7 +215,8 @@ impl AuthApi {
         session::revoke(&state.0.pool, session_id).await?;
         if let PrincipalKind::Agent { agent_id, .. } = principal.kind {
             let ctx = principal.command_context()?;
-            state.0
+            state
+                .0
                 .bus
                 .execute::<Agent>(&ctx, agent_id, AgentCommand::RecordLogout { session_id })
                 .await?;
@@ -225,7 +233,9 @@ impl AuthApi {
             PrincipalKind::SuperAdmin { .. } => ("super_admin", None),
         };
         let organization = match principal.tenant_id {
-            Some(tenant) => directory::organization(&state.0.pool, omnistream_projections::TenantScope::new(tenant)).await?,
+            Some(tenant) => {
+                directory::organization(&state.0.pool, omnistream_projections::TenantScope::new(tenant)).await?
+            }
             None => None,
         };
         Ok(Json(MeResponse {
@@ -233,7 +243,12 @@ impl AuthApi {
             agent,
             organization_id: principal.tenant_id,
             organization_name: organization.map(|o| o.name),
-            authenticated_by: if principal.api_key_id.is_some() { "api_key" } else { "session" }.into(),
+            authenticated_by: if principal.api_key_id.is_some() {
+                "api_key"
+            } else {
+                "session"
+            }
+            .into(),
             permissions: principal.permissions.iter().map(|p| p.code().to_owned()).collect(),
         }))
     }

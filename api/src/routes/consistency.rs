@@ -11,9 +11,15 @@ use crate::state::AppState;
 pub async fn wait_for_position(state: &AppState, projection: &str, position: Option<i64>) -> ApiResult<()> {
     let Some(position) = position else { return Ok(()) };
     if position < 0 {
-        return Err(ApiError::validation("X-Min-Position", "X-Min-Position must not be negative"));
+        return Err(ApiError::validation(
+            "X-Min-Position",
+            "X-Min-Position must not be negative",
+        ));
     }
-    let reached = wait::until(state.config.read_wait, || wait::has_applied(&state.pool, projection, position)).await?;
+    let reached = wait::until(state.config.read_wait, || {
+        wait::has_applied(&state.pool, projection, position)
+    })
+    .await?;
     if reached {
         Ok(())
     } else {

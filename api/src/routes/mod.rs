@@ -10,7 +10,6 @@ pub mod roles;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
-
 /// The API's tags, named as in the product reference.
 #[derive(Tags)]
 pub enum ApiTags {

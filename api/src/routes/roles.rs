@@ -6,8 +6,8 @@ use omnistream_domain::permission::SystemRole;
 use omnistream_domain::Permission as DomainPermission;
 use omnistream_projections::directory::{self, RoleRow};
 use omnistream_projections::TenantScope;
-use poem_openapi::param::Path;
 use poem::web::Data;
+use poem_openapi::param::Path;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use uuid::Uuid;
@@ -152,7 +152,10 @@ fn custom_role(row: RoleRow) -> RoleWithPermissions {
 /// A custom role's id from a path, refusing system roles (which cannot change).
 fn custom_id(id: &str) -> ApiResult<Uuid> {
     if SystemRole::from_name(id).is_some() {
-        return Err(ApiError::unprocessable("unprocessable", "system roles cannot be changed"));
+        return Err(ApiError::unprocessable(
+            "unprocessable",
+            "system roles cannot be changed",
+        ));
     }
     Uuid::parse_str(id).map_err(|_| ApiError::not_found("role"))
 }
@@ -161,15 +164,23 @@ fn custom_id(id: &str) -> ApiResult<Uuid> {
 pub struct RolesApi;
 
 impl RolesApi {
-    async fn read(state: &AppState, scope: TenantScope, id: Uuid, position: Option<i64>) -> ApiResult<RoleWithPermissions> {
-        wait_for_position(&state, "directory", position).await?;
+    async fn read(
+        state: &AppState,
+        scope: TenantScope,
+        id: Uuid,
+        position: Option<i64>,
+    ) -> ApiResult<RoleWithPermissions> {
+        wait_for_position(state, "directory", position).await?;
         let row = directory::role(&state.pool, scope, id).await?;
         row.map(custom_role).ok_or_else(|| ApiError::not_found("role"))
     }
 
     async fn check_name(state: &AppState, scope: TenantScope, name: &str, except: Option<Uuid>) -> ApiResult<()> {
         if directory::role_name_taken(&state.pool, scope, name, except).await? {
-            return Err(ApiError::conflict("already_exists", format!("a role named {:?} exists", name.trim())));
+            return Err(ApiError::conflict(
+                "already_exists",
+                format!("a role named {:?} exists", name.trim()),
+            ));
         }
         Ok(())
     }
@@ -181,7 +192,9 @@ impl RolesApi {
     #[oai(path = "/api/permissions", method = "get")]
     async fn permissions(&self, auth: Auth) -> ApiResult<Json<Vec<Permission>>> {
         auth.principal().require(DomainPermission::RolesManage)?;
-        Ok(Json(DomainPermission::ALL.iter().copied().map(Permission::from).collect()))
+        Ok(Json(
+            DomainPermission::ALL.iter().copied().map(Permission::from).collect(),
+        ))
     }
 
     /// System roles, then the organization's custom roles by name; `GET /api/roles/{id}`
@@ -190,7 +203,12 @@ impl RolesApi {
     async fn list(&self, state: Data<&SharedState>, auth: Auth) -> ApiResult<Json<Vec<Role>>> {
         let scope = auth.principal().require(DomainPermission::RolesManage)?.scope()?;
         let mut roles: Vec<_> = SystemRole::ALL.into_iter().map(|r| system_role(r).role).collect();
-        roles.extend(directory::list_roles(&state.0.pool, scope).await?.into_iter().map(|r| custom_role(r).role));
+        roles.extend(
+            directory::list_roles(&state.0.pool, scope)
+                .await?
+                .into_iter()
+                .map(|r| custom_role(r).role),
+        );
         Ok(Json(roles))
     }
 
@@ -216,7 +234,12 @@ impl RolesApi {
 
     /// Reads a role: a system role by name or a custom role by id (needs `roles.manage`).
     #[oai(path = "/api/roles/:id", method = "get")]
-    async fn get(&self, state: Data<&SharedState>, auth: Auth, id: Path<String>) -> ApiResult<Json<RoleWithPermissions>> {
+    async fn get(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<String>,
+    ) -> ApiResult<Json<RoleWithPermissions>> {
         let scope = auth.principal().require(DomainPermission::RolesManage)?.scope()?;
         if let Some(system) = SystemRole::from_name(&id.0) {
             return Ok(Json(system_role(system)));
@@ -227,7 +250,13 @@ impl RolesApi {
 
     /// Changes a custom role; agents holding it get the new permissions at once (needs `roles.manage`).
     #[oai(path = "/api/roles/:id", method = "patch")]
-    async fn update(&self, state: Data<&SharedState>, auth: Auth, id: Path<String>, body: Json<UpdateRole>) -> ApiResult<RoleWritten> {
+    async fn update(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<String>,
+        body: Json<UpdateRole>,
+    ) -> ApiResult<RoleWritten> {
         let principal = auth.principal().require(DomainPermission::RolesManage)?;
         let scope = principal.scope()?;
         let id = custom_id(&id.0)?;
@@ -236,7 +265,8 @@ impl RolesApi {
             Self::check_name(state.0, scope, name, Some(id)).await?;
         }
         let ctx = principal.command_context()?;
-        let executed = role_commands::update(&state.0.bus, &ctx, id, body.name, body.description, body.permissions).await?;
+        let executed =
+            role_commands::update(&state.0.bus, &ctx, id, body.name, body.description, body.permissions).await?;
         let role = Self::read(state.0, scope, id, executed.position).await?;
         Ok(RoleWritten::Ok(Json(role), executed.version, executed.position))
     }
@@ -256,7 +286,7 @@ impl RolesApi {
         }
         let ctx = principal.command_context()?;
         let executed = role_commands::delete(&state.0.bus, &ctx, id).await?;
-        wait_for_position(&state.0, "directory", executed.position).await?;
+        wait_for_position(state.0, "directory", executed.position).await?;
         Ok(Json(DeleteResponse {
             id: id.to_string(),
             deleted: true,

@@ -54,8 +54,13 @@ impl Projection for ActivityLogProjection {
 
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
         // Platform events (super-admins, e-mail claims) belong to no tenant's trail.
-        let Some(tenant_id) = event.tenant_id else { return Ok(()) };
-        let (entity_type, entity_id) = event.stream_id.split_once('-').unwrap_or((event.stream_id.as_str(), ""));
+        let Some(tenant_id) = event.tenant_id else {
+            return Ok(());
+        };
+        let (entity_type, entity_id) = event
+            .stream_id
+            .split_once('-')
+            .unwrap_or((event.stream_id.as_str(), ""));
         let actor = &event.metadata.actor;
         let actor_kind = serde_json::to_value(actor.kind)
             .ok()
@@ -132,8 +137,14 @@ pub struct ActivityFilter {
 }
 
 /// The tenant's activity, newest first.
-pub async fn list(pool: &PgPool, scope: TenantScope, filter: &ActivityFilter, page: &PageRequest) -> Result<Page<ActivityRow>, ProjectionError> {
-    const WHERE: &str = "tenant_id = $1 AND ($2::uuid IS NULL OR actor_id = $2) AND ($3::text IS NULL OR entity_type = $3) \
+pub async fn list(
+    pool: &PgPool,
+    scope: TenantScope,
+    filter: &ActivityFilter,
+    page: &PageRequest,
+) -> Result<Page<ActivityRow>, ProjectionError> {
+    const WHERE: &str =
+        "tenant_id = $1 AND ($2::uuid IS NULL OR actor_id = $2) AND ($3::text IS NULL OR entity_type = $3) \
          AND ($4::text IS NULL OR entity_id = $4) AND ($5::text IS NULL OR action = $5) \
          AND ($6::timestamptz IS NULL OR occurred_at >= $6) AND ($7::timestamptz IS NULL OR occurred_at < $7)";
     let cursor = page

@@ -90,14 +90,21 @@ fn entity_id(event: &RecordedEvent) -> Result<Uuid, ProjectionError> {
         .stream_id
         .split_once('-')
         .and_then(|(_, id)| Uuid::parse_str(id).ok())
-        .ok_or_else(|| ProjectionError::Store(omnistream_store::StoreError::Corrupt {
-            position: event.position,
-            reason: format!("stream id {} has no uuid", event.stream_id),
-        }))
+        .ok_or_else(|| {
+            ProjectionError::Store(omnistream_store::StoreError::Corrupt {
+                position: event.position,
+                reason: format!("stream id {} has no uuid", event.stream_id),
+            })
+        })
 }
 
 impl DirectoryProjection {
-    async fn apply_agent(&self, conn: &mut PgConnection, event: &RecordedEvent, e: AgentEvent) -> Result<(), ProjectionError> {
+    async fn apply_agent(
+        &self,
+        conn: &mut PgConnection,
+        event: &RecordedEvent,
+        e: AgentEvent,
+    ) -> Result<(), ProjectionError> {
         let id = entity_id(event)?;
         let at = event.recorded_at;
         let version = event.version;
@@ -132,15 +139,19 @@ impl DirectoryProjection {
                 .bind(at)
                 .bind(version)
             }
-            AgentEvent::AgentStatusChanged(s) => sqlx::query("UPDATE agents SET status = $2, updated_at = $3, version = $4 WHERE id = $1")
-                .bind(id)
-                .bind(s.status.as_str())
-                .bind(at)
-                .bind(version),
-            AgentEvent::AgentLoggedIn(_) => sqlx::query("UPDATE agents SET last_login_at = $2, version = $3 WHERE id = $1")
-                .bind(id)
-                .bind(at)
-                .bind(version),
+            AgentEvent::AgentStatusChanged(s) => {
+                sqlx::query("UPDATE agents SET status = $2, updated_at = $3, version = $4 WHERE id = $1")
+                    .bind(id)
+                    .bind(s.status.as_str())
+                    .bind(at)
+                    .bind(version)
+            }
+            AgentEvent::AgentLoggedIn(_) => {
+                sqlx::query("UPDATE agents SET last_login_at = $2, version = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .bind(version)
+            }
             AgentEvent::AgentDeleted(_) => sqlx::query(
                 "UPDATE agents SET deleted = true, status = 'offline', updated_at = $2, version = $3 WHERE id = $1",
             )
@@ -148,14 +159,21 @@ impl DirectoryProjection {
             .bind(at)
             .bind(version),
             AgentEvent::AgentPasswordChanged(_) | AgentEvent::AgentLoggedOut(_) => {
-                sqlx::query("UPDATE agents SET version = $2 WHERE id = $1").bind(id).bind(version)
+                sqlx::query("UPDATE agents SET version = $2 WHERE id = $1")
+                    .bind(id)
+                    .bind(version)
             }
         };
         query.execute(&mut *conn).await?;
         Ok(())
     }
 
-    async fn apply_role(&self, conn: &mut PgConnection, event: &RecordedEvent, e: RoleEvent) -> Result<(), ProjectionError> {
+    async fn apply_role(
+        &self,
+        conn: &mut PgConnection,
+        event: &RecordedEvent,
+        e: RoleEvent,
+    ) -> Result<(), ProjectionError> {
         let id = entity_id(event)?;
         let (at, version) = (event.recorded_at, event.version);
         let query = match e {
@@ -180,16 +198,23 @@ impl DirectoryProjection {
             .bind(u.permissions)
             .bind(at)
             .bind(version),
-            RoleEvent::RoleDeleted(_) => sqlx::query("UPDATE roles SET deleted = true, updated_at = $2, version = $3 WHERE id = $1")
-                .bind(id)
-                .bind(at)
-                .bind(version),
+            RoleEvent::RoleDeleted(_) => {
+                sqlx::query("UPDATE roles SET deleted = true, updated_at = $2, version = $3 WHERE id = $1")
+                    .bind(id)
+                    .bind(at)
+                    .bind(version)
+            }
         };
         query.execute(&mut *conn).await?;
         Ok(())
     }
 
-    async fn apply_api_key(&self, conn: &mut PgConnection, event: &RecordedEvent, e: ApiKeyEvent) -> Result<(), ProjectionError> {
+    async fn apply_api_key(
+        &self,
+        conn: &mut PgConnection,
+        event: &RecordedEvent,
+        e: ApiKeyEvent,
+    ) -> Result<(), ProjectionError> {
         let id = entity_id(event)?;
         let query = match e {
             ApiKeyEvent::ApiKeyCreated(c) => sqlx::query(

@@ -165,18 +165,22 @@ pub async fn agent_for_credential(pool: &PgPool, agent_id: Uuid) -> Result<Optio
 
 /// Whether a super-admin exists.
 pub async fn super_admin_exists(pool: &PgPool, id: Uuid) -> Result<bool, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rm.super_admins WHERE id = $1)")
-        .bind(id)
-        .fetch_one(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rm.super_admins WHERE id = $1)")
+            .bind(id)
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// An API key by the hex SHA-256 of the presented key.
 pub async fn api_key_by_hash(pool: &PgPool, key_sha256: &str) -> Result<Option<ApiKeyCredential>, ProjectionError> {
-    Ok(sqlx::query_as("SELECT id, tenant_id, agent_id, expires_at, revoked_at FROM rm.api_keys WHERE key_sha256 = $1")
-        .bind(key_sha256)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, tenant_id, agent_id, expires_at, revoked_at FROM rm.api_keys WHERE key_sha256 = $1")
+            .bind(key_sha256)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// Records that a key was used, at most once a minute per key.
@@ -193,24 +197,37 @@ pub async fn touch_api_key(pool: &PgPool, api_key_id: Uuid) -> Result<(), Projec
 }
 
 /// The permission codes of a custom role of the tenant (`None`: no such live role).
-pub async fn role_permissions(pool: &PgPool, scope: TenantScope, role_id: Uuid) -> Result<Option<Vec<String>>, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT permissions FROM rm.roles WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
-        .bind(scope.tenant_id())
-        .bind(role_id)
-        .fetch_optional(pool)
-        .await?)
+pub async fn role_permissions(
+    pool: &PgPool,
+    scope: TenantScope,
+    role_id: Uuid,
+) -> Result<Option<Vec<String>>, ProjectionError> {
+    Ok(
+        sqlx::query_scalar("SELECT permissions FROM rm.roles WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
+            .bind(scope.tenant_id())
+            .bind(role_id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// The tenant's organization.
 pub async fn organization(pool: &PgPool, scope: TenantScope) -> Result<Option<OrganizationRow>, ProjectionError> {
-    Ok(sqlx::query_as("SELECT id, name, created_at FROM rm.organizations WHERE id = $1")
-        .bind(scope.tenant_id())
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT id, name, created_at FROM rm.organizations WHERE id = $1")
+            .bind(scope.tenant_id())
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// The tenant's agents, filtered, by id (creation order).
-pub async fn list_agents(pool: &PgPool, scope: TenantScope, filter: &AgentFilter, page: &PageRequest) -> Result<Page<AgentRow>, ProjectionError> {
+pub async fn list_agents(
+    pool: &PgPool,
+    scope: TenantScope,
+    filter: &AgentFilter,
+    page: &PageRequest,
+) -> Result<Page<AgentRow>, ProjectionError> {
     const WHERE: &str = "tenant_id = $1 AND NOT deleted AND ($2::text IS NULL OR status = $2) \
          AND ($3::text IS NULL OR role = $3) AND ($4::text IS NULL OR name ILIKE $4 OR email ILIKE $4)";
     let search = filter.search.as_deref().map(contains_pattern);
@@ -238,32 +255,43 @@ pub async fn list_agents(pool: &PgPool, scope: TenantScope, filter: &AgentFilter
 
 /// One live agent of the tenant.
 pub async fn agent(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<AgentRow>, ProjectionError> {
-    Ok(sqlx::query_as("SELECT * FROM rm.agents WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM rm.agents WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
+            .bind(scope.tenant_id())
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// The tenant's live custom roles, by name.
 pub async fn list_roles(pool: &PgPool, scope: TenantScope) -> Result<Vec<RoleRow>, ProjectionError> {
-    Ok(sqlx::query_as("SELECT * FROM rm.roles WHERE tenant_id = $1 AND NOT deleted ORDER BY lower(name), id")
-        .bind(scope.tenant_id())
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM rm.roles WHERE tenant_id = $1 AND NOT deleted ORDER BY lower(name), id")
+            .bind(scope.tenant_id())
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// One live custom role of the tenant.
 pub async fn role(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<RoleRow>, ProjectionError> {
-    Ok(sqlx::query_as("SELECT * FROM rm.roles WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as("SELECT * FROM rm.roles WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
+            .bind(scope.tenant_id())
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// Whether another live role of the tenant has this name (case-insensitive).
-pub async fn role_name_taken(pool: &PgPool, scope: TenantScope, name: &str, except: Option<Uuid>) -> Result<bool, ProjectionError> {
+pub async fn role_name_taken(
+    pool: &PgPool,
+    scope: TenantScope,
+    name: &str,
+    except: Option<Uuid>,
+) -> Result<bool, ProjectionError> {
     Ok(sqlx::query_scalar(
         "SELECT EXISTS (SELECT 1 FROM rm.roles WHERE tenant_id = $1 AND NOT deleted \
          AND lower(name) = lower($2) AND ($3::uuid IS NULL OR id <> $3))",
@@ -277,23 +305,32 @@ pub async fn role_name_taken(pool: &PgPool, scope: TenantScope, name: &str, exce
 
 /// Agents of the tenant holding a custom role.
 pub async fn role_in_use(pool: &PgPool, scope: TenantScope, role_id: Uuid) -> Result<i64, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT count(*) FROM rm.agents WHERE tenant_id = $1 AND custom_role_id = $2 AND NOT deleted")
-        .bind(scope.tenant_id())
-        .bind(role_id)
-        .fetch_one(pool)
-        .await?)
+    Ok(sqlx::query_scalar(
+        "SELECT count(*) FROM rm.agents WHERE tenant_id = $1 AND custom_role_id = $2 AND NOT deleted",
+    )
+    .bind(scope.tenant_id())
+    .bind(role_id)
+    .fetch_one(pool)
+    .await?)
 }
 
 const API_KEY_COLUMNS: &str = "k.id, k.tenant_id, k.agent_id, k.name, k.prefix, k.expires_at, k.revoked_at, \
      k.created_at, u.last_used_at, k.version";
 
 /// The tenant's API keys (optionally of one agent), newest first.
-pub async fn list_api_keys(pool: &PgPool, scope: TenantScope, agent_id: Option<Uuid>, page: &PageRequest) -> Result<Page<ApiKeyRow>, ProjectionError> {
-    let total: i64 = sqlx::query_scalar("SELECT count(*) FROM rm.api_keys WHERE tenant_id = $1 AND ($2::uuid IS NULL OR agent_id = $2)")
-        .bind(scope.tenant_id())
-        .bind(agent_id)
-        .fetch_one(pool)
-        .await?;
+pub async fn list_api_keys(
+    pool: &PgPool,
+    scope: TenantScope,
+    agent_id: Option<Uuid>,
+    page: &PageRequest,
+) -> Result<Page<ApiKeyRow>, ProjectionError> {
+    let total: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM rm.api_keys WHERE tenant_id = $1 AND ($2::uuid IS NULL OR agent_id = $2)",
+    )
+    .bind(scope.tenant_id())
+    .bind(agent_id)
+    .fetch_one(pool)
+    .await?;
     let data: Vec<ApiKeyRow> = sqlx::query_as(&format!(
         "SELECT {API_KEY_COLUMNS} FROM rm.api_keys k LEFT JOIN api_key_usage u ON u.api_key_id = k.id \
          WHERE k.tenant_id = $1 AND ($2::uuid IS NULL OR k.agent_id = $2) AND ($3::uuid IS NULL OR k.id < $3) \

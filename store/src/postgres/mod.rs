@@ -52,7 +52,13 @@ impl PgEventStore {
     pub async fn start(pool: PgPool, config: PgStoreConfig) -> Result<Self, StoreError> {
         let (queue, receiver) = mpsc::channel(16 * 1024);
         let appended = Arc::new(AtomicU64::new(0));
-        writer::spawn(pool.clone(), receiver, config.writers, config.max_group_events, appended.clone());
+        writer::spawn(
+            pool.clone(),
+            receiver,
+            config.writers,
+            config.max_group_events,
+            appended.clone(),
+        );
         let wake_ups = notify::spawn(pool.clone(), config.poll_interval).await?;
         Ok(Self {
             pool,

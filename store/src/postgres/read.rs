@@ -12,9 +12,17 @@ use uuid::Uuid;
 use super::row::{decode, COLUMNS};
 use crate::{Checkpoint, RecordedEvent, StoreError};
 
-pub(super) async fn stream(pool: &PgPool, stream_id: &str, from_version: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+pub(super) async fn stream(
+    pool: &PgPool,
+    stream_id: &str,
+    from_version: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
     let sql = format!("SELECT {COLUMNS} FROM events WHERE stream_id = $1 AND version >= $2 ORDER BY version");
-    let rows = sqlx::query(&sql).bind(stream_id).bind(from_version).fetch_all(pool).await?;
+    let rows = sqlx::query(&sql)
+        .bind(stream_id)
+        .bind(from_version)
+        .fetch_all(pool)
+        .await?;
     rows.iter().map(decode).collect()
 }
 

@@ -30,7 +30,13 @@ pub(super) struct Unit {
 
 type UnitResult = Result<Vec<AppendOutcome>, StoreError>;
 
-pub(super) fn spawn(pool: PgPool, queue: mpsc::Receiver<Unit>, writers: usize, max_group_events: usize, appended: Arc<AtomicU64>) {
+pub(super) fn spawn(
+    pool: PgPool,
+    queue: mpsc::Receiver<Unit>,
+    writers: usize,
+    max_group_events: usize,
+    appended: Arc<AtomicU64>,
+) {
     let queue = Arc::new(Mutex::new(queue));
     for _ in 0..writers.max(1) {
         let (pool, queue, appended) = (pool.clone(), queue.clone(), appended.clone());
@@ -157,7 +163,11 @@ async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let event_ids: Vec<Uuid> = units.iter().flatten().flat_map(|r| r.events.iter().map(|e| e.event_id)).collect();
+    let event_ids: Vec<Uuid> = units
+        .iter()
+        .flatten()
+        .flat_map(|r| r.events.iter().map(|e| e.event_id))
+        .collect();
     let mut heads = lock_heads(&mut tx, &stream_ids).await?;
     let mut stored: HashSet<Uuid> = sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
         .bind(&event_ids)
@@ -319,7 +329,10 @@ fn decide_unit(
     Ok((outcomes, staged, rows))
 }
 
-async fn lock_heads(tx: &mut Transaction<'_, Postgres>, stream_ids: &[String]) -> Result<HashMap<String, Head>, sqlx::Error> {
+async fn lock_heads(
+    tx: &mut Transaction<'_, Postgres>,
+    stream_ids: &[String],
+) -> Result<HashMap<String, Head>, sqlx::Error> {
     // Sorted lock order keeps two groups touching the same streams from deadlocking.
     let rows = sqlx::query(
         "SELECT stream_id, tenant_id, version, last_hash FROM streams \
@@ -367,7 +380,10 @@ async fn insert_events(tx: &mut Transaction<'_, Postgres>, c: &Columns) -> Resul
     for row in rows {
         by_id.insert(row.try_get::<Uuid, _>("event_id")?, row.try_get::<i64, _>("position")?);
     }
-    Ok(c.event_id.iter().map(|id| by_id.get(id).copied().unwrap_or_default()).collect())
+    Ok(c.event_id
+        .iter()
+        .map(|id| by_id.get(id).copied().unwrap_or_default())
+        .collect())
 }
 
 async fn upsert_heads(
