@@ -68,11 +68,23 @@ impl Aggregate for BenchOrganization {
     async fn handle(&mut self, command: BenchCommand, _: &(), sink: &EventSink<Self>) -> Result<(), Refused> {
         match command {
             BenchCommand::Create => {
-                sink.write(BenchEvent::OrganizationCreated { name: "Bench Co".into() }, self).await;
+                sink.write(
+                    BenchEvent::OrganizationCreated {
+                        name: "Bench Co".into(),
+                    },
+                    self,
+                )
+                .await;
             }
             BenchCommand::Rename100 => {
                 for i in 0..100 {
-                    sink.write(BenchEvent::OrganizationRenamed { name: format!("Bench Co {i}") }, self).await;
+                    sink.write(
+                        BenchEvent::OrganizationRenamed {
+                            name: format!("Bench Co {i}"),
+                        },
+                        self,
+                    )
+                    .await;
                 }
             }
         }

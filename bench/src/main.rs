@@ -34,6 +34,9 @@ enum Command {
         /// Seconds each measurement runs.
         #[arg(long, default_value_t = 5)]
         seconds: u64,
+        /// Parallel group-commit writers of OmniStream's store.
+        #[arg(long, default_value_t = 2)]
+        append_writers: usize,
         /// Writer counts to measure.
         #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
         writers: Vec<usize>,
@@ -97,20 +100,25 @@ where
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let Cli {
-        command: Command::Append {
-            server,
-            seconds,
-            writers,
-        },
+        command:
+            Command::Append {
+                server,
+                seconds,
+                writers,
+                append_writers,
+            },
     } = Cli::parse();
     println!("append benchmark: {seconds} s per measurement, PostgreSQL at {server}");
-    println!("machine: {} logical CPUs", std::thread::available_parallelism().map_or(0, |n| n.get()));
+    println!(
+        "machine: {} logical CPUs",
+        std::thread::available_parallelism().map_or(0, |n| n.get())
+    );
     println!();
     println!("| mode | writers | OmniStream ev/s | naive ev/s | postgres-es ev/s | vs naive | vs postgres-es |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for mode in [Mode::Single, Mode::Batch100] {
         for &w in &writers {
-            let ours = omnistream::run(&server, w, seconds, mode).await?;
+            let ours = omnistream::run(&server, w, seconds, mode, append_writers).await?;
             let naive = naive::run(&server, w, seconds, mode).await?;
             let cqrs = cqrs_baseline::run(&server, w, seconds, mode).await?;
             println!(
@@ -128,7 +136,11 @@ async fn main() -> anyhow::Result<()> {
 pub async fn fresh_database(server: &str, name: &str) -> anyhow::Result<String> {
     use sqlx::Connection;
     let mut admin = sqlx::PgConnection::connect(&format!("{server}/postgres")).await?;
-    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)")).execute(&mut admin).await?;
-    sqlx::query(&format!("CREATE DATABASE {name}")).execute(&mut admin).await?;
+    sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+        .execute(&mut admin)
+        .await?;
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut admin)
+        .await?;
     Ok(format!("{server}/{name}"))
 }

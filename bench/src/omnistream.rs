@@ -12,11 +12,15 @@ use uuid::Uuid;
 
 use crate::{fresh_database, measure, Mode};
 
-pub async fn run(server: &str, writers: usize, seconds: u64, mode: Mode) -> anyhow::Result<f64> {
+pub async fn run(server: &str, writers: usize, seconds: u64, mode: Mode, append_writers: usize) -> anyhow::Result<f64> {
     let url = fresh_database(server, "omnistream_bench_ours").await?;
     let pool = omnistream_api::db::connect(&url, (writers as u32 + 8).min(60)).await?;
     omnistream_api::db::migrate(&pool).await?;
-    let store = PgEventStore::start(pool.clone(), PgStoreConfig::default()).await?;
+    let config = PgStoreConfig {
+        writers: append_writers,
+        ..PgStoreConfig::default()
+    };
+    let store = PgEventStore::start(pool.clone(), config).await?;
     let bus = CommandBus::new(Arc::new(store.clone()));
     let rate = match mode {
         Mode::Single => {
@@ -29,7 +33,7 @@ pub async fn run(server: &str, writers: usize, seconds: u64, mode: Mode) -> anyh
                         organization_id: tenant,
                         name: "Bench Co".into(),
                     };
-                    bus.execute::<Organization>(&ctx, tenant, command).await?;
+                    bus.create::<Organization>(&ctx, tenant, command).await?;
                     Ok(())
                 }
             })

@@ -82,7 +82,7 @@ pub async fn create(
     )?;
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
-        let loaded = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?;
+        let loaded = bus.fresh::<Agent>(ctx.scope, agent_id);
         let claim = email_claims::load(bus, &email).await?;
         let requests = [
             loaded.decide(ctx, command.clone())?,

@@ -47,7 +47,7 @@ pub async fn create(
         expires_at,
         now: Utc::now(),
     };
-    let executed = bus.execute::<ApiKey>(ctx, api_key_id, command).await?;
+    let executed = bus.create::<ApiKey>(ctx, api_key_id, command).await?;
     Ok(IssuedKey { executed, key, prefix })
 }
 

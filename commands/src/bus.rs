@@ -103,6 +103,46 @@ impl CommandBus {
         })
     }
 
+    /// A new aggregate for a freshly minted id: it has no history, so nothing is read.
+    /// Its append expects no stream; should the id exist after all, the append conflicts.
+    pub fn fresh<A: Aggregate>(&self, scope: Scope, id: Uuid) -> Loaded<A> {
+        Loaded {
+            stream_id: A::stream_id(id),
+            state: A::default(),
+            version: 0,
+            scope,
+        }
+    }
+
+    /// Runs a creation command on a freshly minted id without reading its (empty) stream;
+    /// should the id exist after all, it falls back to [`CommandBus::execute`].
+    #[tracing::instrument(skip(self, ctx, command), fields(aggregate = A::NAME), err)]
+    pub async fn create<A>(&self, ctx: &CommandContext, id: Uuid, command: A::Command) -> Result<Executed, CommandError>
+    where
+        A: Aggregate,
+        A::Command: Clone,
+    {
+        let Some(request) = self.fresh::<A>(ctx.scope, id).decide(ctx, command.clone())? else {
+            return Ok(Executed {
+                id,
+                version: 0,
+                position: None,
+            });
+        };
+        match self.commit(vec![request]).await {
+            Ok(mut outcomes) => {
+                let outcome = outcomes.remove(0);
+                Ok(Executed {
+                    id,
+                    version: outcome.version,
+                    position: outcome.last_position(),
+                })
+            }
+            Err(CommandError::Conflict(_)) => self.execute::<A>(ctx, id, command).await,
+            Err(other) => Err(other),
+        }
+    }
+
     /// Appends the decided changes of several streams atomically.
     pub async fn commit(&self, requests: Vec<AppendRequest>) -> Result<Vec<AppendOutcome>, CommandError> {
         if requests.is_empty() {

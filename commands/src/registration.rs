@@ -81,10 +81,8 @@ pub async fn register(
 
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
-        let organization = bus
-            .load::<Organization>(ctx.scope, &organization_id.to_string())
-            .await?;
-        let agent = bus.load::<Agent>(ctx.scope, &agent_id.to_string()).await?;
+        let organization = bus.fresh::<Organization>(ctx.scope, organization_id);
+        let agent = bus.fresh::<Agent>(ctx.scope, agent_id);
         let claim = email_claims::load(bus, &email).await?;
         let requests = [
             organization.decide(
@@ -134,7 +132,7 @@ pub async fn create_super_admin(
     claim.decide(&ctx, EmailClaimCommand::Claim { owner_id: id })?;
     password::store(pool, id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
-        let admin = bus.load::<SuperAdmin>(Scope::Platform, &id.to_string()).await?;
+        let admin = bus.fresh::<SuperAdmin>(Scope::Platform, id);
         let claim = email_claims::load(bus, &email).await?;
         let requests = [
             admin.decide(&ctx, create.clone())?,

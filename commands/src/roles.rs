@@ -25,7 +25,7 @@ pub async fn create(
         description,
         permissions,
     };
-    bus.execute::<Role>(ctx, role_id, command).await
+    bus.create::<Role>(ctx, role_id, command).await
 }
 
 /// Changes a custom role.

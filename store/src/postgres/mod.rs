@@ -31,7 +31,7 @@ pub struct PgStoreConfig {
 impl Default for PgStoreConfig {
     fn default() -> Self {
         Self {
-            writers: 4,
+            writers: 2,
             max_group_events: 2000,
             poll_interval: Duration::from_millis(500),
         }

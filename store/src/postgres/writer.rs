@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::{DurationRound, TimeDelta, Utc};
 use serde_json::Value;
-use sqlx::{PgPool, Postgres, Row, Transaction};
+use sqlx::{PgConnection, PgPool, Row};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
@@ -20,7 +20,7 @@ use uuid::Uuid;
 
 use super::notify::EVENTS_CHANNEL;
 use crate::hash::{chain_hash, HashedContent};
-use crate::{AppendOutcome, AppendRequest, StoreError};
+use crate::{AppendOutcome, AppendRequest, ExpectedVersion, StoreError};
 
 /// One atomic append: its requests land together or not at all.
 pub(super) struct Unit {
@@ -69,7 +69,12 @@ pub(super) fn spawn(
 async fn commit(pool: &PgPool, group: Vec<Unit>) -> u64 {
     let (requests, replies): (Vec<_>, Vec<_>) = group.into_iter().map(|u| (u.requests, u.reply)).unzip();
     let mut written = 0u64;
-    match write_group(pool, &requests).await {
+    let mut attempt = write_group(pool, &requests, Care::Optimistic).await;
+    if matches!(&attempt, Err(error) if is_unique_violation(error)) {
+        // A duplicate event id or a stream that exists after all: look before writing.
+        attempt = write_group(pool, &requests, Care::Careful).await;
+    }
+    match attempt {
         Ok(results) => {
             written += count_written(&results);
             reply_all(replies, results)
@@ -79,7 +84,7 @@ async fn commit(pool: &PgPool, group: Vec<Unit>) -> u64 {
             // only the one that lost answers with a conflict (or a no-op on retry).
             for (requests, reply) in requests.into_iter().zip(replies) {
                 let single = std::slice::from_ref(&requests);
-                let result = match write_group(pool, single).await {
+                let result = match write_group(pool, single, Care::Careful).await {
                     Ok(mut results) => {
                         written += count_written(&results);
                         results.remove(0)
@@ -153,28 +158,75 @@ struct Columns {
     hash: Vec<Vec<u8>>,
 }
 
+/// How much a group checks before writing.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Care {
+    /// The common case: heads are locked only for streams expected to exist, and duplicate
+    /// event ids are left to the unique index (a violation sends the group back `Careful`).
+    Optimistic,
+    /// Every head locked and every event id looked up first.
+    Careful,
+}
+
 /// Writes a group in one transaction; answers each unit's result, or fails as a whole.
-async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<UnitResult>, sqlx::Error> {
-    let mut tx = pool.begin().await?;
-    let stream_ids: Vec<String> = units
+async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>], care: Care) -> Result<Vec<UnitResult>, sqlx::Error> {
+    let mut stream_ids: Vec<String> = units
         .iter()
         .flatten()
         .map(|r| r.stream_id.clone())
         .collect::<HashSet<_>>()
         .into_iter()
         .collect();
-    let event_ids: Vec<Uuid> = units
-        .iter()
-        .flatten()
-        .flat_map(|r| r.events.iter().map(|e| e.event_id))
-        .collect();
-    let mut heads = lock_heads(&mut tx, &stream_ids).await?;
-    let mut stored: HashSet<Uuid> = sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
-        .bind(&event_ids)
-        .fetch_all(&mut *tx)
-        .await?
-        .into_iter()
-        .collect();
+    stream_ids.sort();
+    let to_lock: Vec<String> = match care {
+        Care::Careful => stream_ids.clone(),
+        Care::Optimistic => units
+            .iter()
+            .flatten()
+            .filter(|r| !matches!(r.expected, ExpectedVersion::NoStream | ExpectedVersion::Exact(0)))
+            .map(|r| r.stream_id.clone())
+            .collect::<HashSet<_>>()
+            .into_iter()
+            .collect(),
+    };
+    // A group of new streams needs no look-up: its one statement is its own transaction.
+    if care == Care::Optimistic && to_lock.is_empty() {
+        let mut conn = pool.acquire().await?;
+        return decide_and_write(&mut conn, units, care, &to_lock).await;
+    }
+    let mut tx = pool.begin().await?;
+    let results = decide_and_write(&mut tx, units, care, &to_lock).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+async fn decide_and_write(
+    conn: &mut PgConnection,
+    units: &[Vec<AppendRequest>],
+    care: Care,
+    to_lock: &[String],
+) -> Result<Vec<UnitResult>, sqlx::Error> {
+    let mut heads = if to_lock.is_empty() {
+        HashMap::new()
+    } else {
+        lock_heads(conn, to_lock).await?
+    };
+    let mut stored: HashSet<Uuid> = match care {
+        Care::Optimistic => HashSet::new(),
+        Care::Careful => {
+            let event_ids: Vec<Uuid> = units
+                .iter()
+                .flatten()
+                .flat_map(|r| r.events.iter().map(|e| e.event_id))
+                .collect();
+            sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+                .bind(&event_ids)
+                .fetch_all(&mut *conn)
+                .await?
+                .into_iter()
+                .collect()
+        }
+    };
 
     // One timestamp per group, truncated to what PostgreSQL stores, so hashes recompute.
     let now = Utc::now()
@@ -184,13 +236,15 @@ async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<
     let mut results: Vec<UnitResult> = Vec::with_capacity(units.len());
     // Which rows (by index in `columns`) belong to which unit's outcome.
     let mut placements: Vec<Vec<(usize, usize)>> = Vec::with_capacity(units.len());
+    let mut touched: HashMap<String, Head> = HashMap::new();
     for unit in units {
         match decide_unit(unit, &heads, &stored, now, &mut columns) {
             Ok((outcomes, unit_heads, rows)) => {
                 for request in unit {
                     stored.extend(request.events.iter().map(|e| e.event_id));
                 }
-                heads.extend(unit_heads);
+                heads.extend(unit_heads.clone());
+                touched.extend(unit_heads);
                 placements.push(rows);
                 results.push(Ok(outcomes));
             }
@@ -202,7 +256,7 @@ async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<
     }
 
     if !columns.event_id.is_empty() {
-        let positions = insert_events(&mut tx, &columns).await?;
+        let positions = write_rows(conn, &columns, &touched).await?;
         for (result, rows) in results.iter_mut().zip(&placements) {
             if let Ok(outcomes) = result {
                 for (outcome_index, row) in rows {
@@ -210,15 +264,7 @@ async fn write_group(pool: &PgPool, units: &[Vec<AppendRequest>]) -> Result<Vec<
                 }
             }
         }
-        upsert_heads(&mut tx, &heads, &stream_ids).await?;
-        let last = positions.iter().max().copied().unwrap_or_default();
-        sqlx::query("SELECT pg_notify($1, $2)")
-            .bind(EVENTS_CHANNEL)
-            .bind(last.to_string())
-            .execute(&mut *tx)
-            .await?;
     }
-    tx.commit().await?;
     Ok(results)
 }
 
@@ -329,17 +375,14 @@ fn decide_unit(
     Ok((outcomes, staged, rows))
 }
 
-async fn lock_heads(
-    tx: &mut Transaction<'_, Postgres>,
-    stream_ids: &[String],
-) -> Result<HashMap<String, Head>, sqlx::Error> {
+async fn lock_heads(conn: &mut PgConnection, stream_ids: &[String]) -> Result<HashMap<String, Head>, sqlx::Error> {
     // Sorted lock order keeps two groups touching the same streams from deadlocking.
     let rows = sqlx::query(
         "SELECT stream_id, tenant_id, version, last_hash FROM streams \
          WHERE stream_id = ANY($1) ORDER BY stream_id FOR UPDATE",
     )
     .bind(stream_ids)
-    .fetch_all(&mut **tx)
+    .fetch_all(&mut *conn)
     .await?;
     rows.iter()
         .map(|row| {
@@ -355,13 +398,39 @@ async fn lock_heads(
         .collect()
 }
 
-async fn insert_events(tx: &mut Transaction<'_, Postgres>, c: &Columns) -> Result<Vec<i64>, sqlx::Error> {
+/// Inserts the events, advances the stream heads and notifies listeners: one statement.
+async fn write_rows(
+    conn: &mut PgConnection,
+    c: &Columns,
+    heads: &HashMap<String, Head>,
+) -> Result<Vec<i64>, sqlx::Error> {
+    let mut head_ids = Vec::with_capacity(heads.len());
+    let mut head_tenants = Vec::with_capacity(heads.len());
+    let mut head_versions = Vec::with_capacity(heads.len());
+    let mut head_hashes = Vec::with_capacity(heads.len());
+    for (id, head) in heads {
+        if let Some(hash) = &head.hash {
+            head_ids.push(id.clone());
+            head_tenants.push(head.tenant_id);
+            head_versions.push(head.version);
+            head_hashes.push(hash.clone());
+        }
+    }
     let rows = sqlx::query(
-        "INSERT INTO events (stream_id, version, event_id, event_type, schema_version, tenant_id, \
-                             payload, metadata, recorded_at, prev_hash, hash) \
-         SELECT * FROM UNNEST($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::uuid[], \
-                              $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::bytea[], $11::bytea[]) \
-         RETURNING event_id, position",
+        "WITH written AS ( \
+             INSERT INTO events (stream_id, version, event_id, event_type, schema_version, tenant_id, \
+                                 payload, metadata, recorded_at, prev_hash, hash) \
+             SELECT * FROM UNNEST($1::text[], $2::int8[], $3::uuid[], $4::text[], $5::int4[], $6::uuid[], \
+                                  $7::jsonb[], $8::jsonb[], $9::timestamptz[], $10::bytea[], $11::bytea[]) \
+             RETURNING event_id, position), \
+         advanced AS ( \
+             INSERT INTO streams (stream_id, tenant_id, version, last_hash) \
+             SELECT * FROM UNNEST($12::text[], $13::uuid[], $14::int8[], $15::bytea[]) \
+             ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
+                 last_hash = EXCLUDED.last_hash, updated_at = now() \
+             WHERE streams.version < EXCLUDED.version), \
+         woken AS (SELECT pg_notify($16, (SELECT max(position) FROM written)::text)) \
+         SELECT written.event_id, written.position FROM written, woken",
     )
     .bind(&c.stream_id)
     .bind(&c.version)
@@ -374,7 +443,12 @@ async fn insert_events(tx: &mut Transaction<'_, Postgres>, c: &Columns) -> Resul
     .bind(&c.recorded_at)
     .bind(&c.prev_hash)
     .bind(&c.hash)
-    .fetch_all(&mut **tx)
+    .bind(&head_ids)
+    .bind(&head_tenants)
+    .bind(&head_versions)
+    .bind(&head_hashes)
+    .bind(EVENTS_CHANNEL)
+    .fetch_all(&mut *conn)
     .await?;
     let mut by_id = HashMap::with_capacity(rows.len());
     for row in rows {
@@ -384,42 +458,4 @@ async fn insert_events(tx: &mut Transaction<'_, Postgres>, c: &Columns) -> Resul
         .iter()
         .map(|id| by_id.get(id).copied().unwrap_or_default())
         .collect())
-}
-
-async fn upsert_heads(
-    tx: &mut Transaction<'_, Postgres>,
-    heads: &HashMap<String, Head>,
-    touched: &[String],
-) -> Result<(), sqlx::Error> {
-    let mut ids = Vec::new();
-    let mut tenants = Vec::new();
-    let mut versions = Vec::new();
-    let mut hashes = Vec::new();
-    for id in touched {
-        if let Some(Head {
-            tenant_id,
-            version,
-            hash: Some(hash),
-        }) = heads.get(id)
-        {
-            ids.push(id.clone());
-            tenants.push(*tenant_id);
-            versions.push(*version);
-            hashes.push(hash.clone());
-        }
-    }
-    sqlx::query(
-        "INSERT INTO streams (stream_id, tenant_id, version, last_hash) \
-         SELECT * FROM UNNEST($1::text[], $2::uuid[], $3::int8[], $4::bytea[]) \
-         ON CONFLICT (stream_id) DO UPDATE SET version = EXCLUDED.version, \
-             last_hash = EXCLUDED.last_hash, updated_at = now() \
-         WHERE streams.version < EXCLUDED.version",
-    )
-    .bind(&ids)
-    .bind(&tenants)
-    .bind(&versions)
-    .bind(&hashes)
-    .execute(&mut **tx)
-    .await?;
-    Ok(())
 }
