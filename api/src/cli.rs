@@ -9,14 +9,13 @@ use clap::{Parser, Subcommand};
 use omnistream_commands::{registration, CommandBus};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state};
-use omnistream_store::postgres::read_tenant;
 use omnistream_store::{audit, EventStore};
 use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::app::{self, Application};
 use crate::config::Config;
-use crate::routes::activity_logs::{state_of, StoredEvent};
+use crate::replay;
 
 /// OmniStream: an event-sourced omnichannel CRM backend.
 #[derive(Debug, Parser)]
@@ -209,47 +208,15 @@ async fn replay(config: Config, command: ReplayCommand) -> anyhow::Result<()> {
     let (pool, store) = app::connect(&config).await?;
     match command {
         ReplayCommand::Stream { stream_id, as_of } => {
-            let events = store.read_stream(&stream_id, 1).await?;
-            let events: Vec<_> = events
-                .into_iter()
-                .filter(|e| as_of.is_none_or(|at| e.recorded_at <= at))
-                .collect();
-            let state = state_of(&stream_id, &events).map_err(|_| anyhow::anyhow!("cannot fold {stream_id}"))?;
-            let stored: Vec<serde_json::Value> =
-                events.into_iter().map(|e| stored_json(StoredEvent::from(e))).collect();
-            let out = serde_json::json!({ "stream_id": stream_id, "as_of": as_of, "events": stored, "state": state });
-            println!("{}", serde_json::to_string_pretty(&out)?);
+            let view = replay::stream_as_of(&store, &stream_id, as_of).await?;
+            println!("{}", serde_json::to_string_pretty(&view)?);
         }
         ReplayCommand::Export { tenant, until, output } => {
             let mut sink: Box<dyn Write> = match &output {
                 Some(path) => Box::new(std::io::BufWriter::new(std::fs::File::create(path)?)),
                 None => Box::new(std::io::BufWriter::new(std::io::stdout())),
             };
-            let (mut after, mut count) = (0i64, 0u64);
-            loop {
-                let batch = read_tenant(&pool, tenant, after, until, 5000).await?;
-                let Some(last) = batch.last() else { break };
-                after = last.position;
-                for event in batch {
-                    let line = serde_json::json!({
-                        "position": event.position,
-                        "stream_id": event.stream_id,
-                        "version": event.version,
-                        "event_id": event.event_id,
-                        "event_type": event.event_type,
-                        "schema_version": event.schema_version,
-                        "tenant_id": event.tenant_id,
-                        "recorded_at": event.recorded_at,
-                        "payload": event.payload,
-                        "metadata": event.metadata,
-                        "prev_hash": event.prev_hash.map(hex::encode),
-                        "hash": hex::encode(event.hash),
-                    });
-                    writeln!(sink, "{line}")?;
-                    count += 1;
-                }
-            }
-            sink.flush()?;
+            let count = replay::export_tenant(&pool, tenant, until, &mut sink).await?;
             eprintln!("exported {count} events of tenant {tenant}");
         }
         ReplayCommand::Verify { tenant } => {
@@ -266,21 +233,6 @@ async fn replay(config: Config, command: ReplayCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn stored_json(event: StoredEvent) -> serde_json::Value {
-    serde_json::json!({
-        "position": event.position,
-        "version": event.version,
-        "event_id": event.event_id,
-        "event_type": event.event_type,
-        "schema_version": event.schema_version,
-        "recorded_at": event.recorded_at,
-        "payload": event.payload,
-        "metadata": event.metadata,
-        "hash": event.hash,
-        "prev_hash": event.prev_hash,
-    })
 }
 
 /// Writes `openapi.json` and `events/<EventType>.json` into `dir`.

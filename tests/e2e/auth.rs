@@ -115,6 +115,16 @@ async fn login_logout_and_the_rate_limit() {
         .unwrap();
     assert_eq!(other.status(), StatusCode::OK);
 
+    let malformed = app
+        .request(Method::POST, "/api/auth/login")
+        .json(&json!({"email": admin.email}))
+        .send()
+        .await
+        .unwrap();
+    expect_error(malformed, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let key = app.api_key(&admin).await;
+    let key_logout = app.as_key(Method::POST, "/api/auth/logout", &key).send().await.unwrap();
+    expect_error(key_logout, StatusCode::BAD_REQUEST, "validation_failed").await;
     let unknown = app
         .request(Method::POST, "/api/auth/login")
         .json(&json!({"email": "nobody@example.test", "password": "whatever-1"}))

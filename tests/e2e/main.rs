@@ -1,5 +1,6 @@
 //! End-to-end tests against a real PostgreSQL: one test binary, one module per area.
 
+mod access;
 mod activity_logs;
 mod agents;
 mod api_keys;
@@ -9,6 +10,7 @@ mod errors;
 mod idempotency;
 mod openapi;
 mod projections;
+mod replay;
 mod roles;
 mod store;
 mod tenancy;

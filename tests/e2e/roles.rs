@@ -154,6 +154,30 @@ async fn roles_are_admin_only_and_validated() {
         .await
         .unwrap();
     expect_error(system, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    let night = expect_json(
+        app.as_session(Method::GET, "/api/roles", &admin.token)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let night_id = night.as_array().unwrap().iter().find(|r| r["name"] == "Night").unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let deleted = app
+        .as_session(Method::DELETE, &format!("/api/roles/{night_id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(expect_json(deleted, StatusCode::OK).await["deleted"], true);
+    let gone = app
+        .as_session(Method::GET, &format!("/api/roles/{night_id}"), &admin.token)
+        .send()
+        .await
+        .unwrap();
+    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
     let system_read = expect_json(
         app.as_session(Method::GET, "/api/roles/agent", &admin.token)
             .send()

@@ -1,0 +1,103 @@
+//! Every secured operation of the OpenAPI document refuses callers without credentials (401)
+//! and callers without its permission (403), each with an ErrorResponse.
+
+use omnistream_tests::client::expect_error;
+use omnistream_tests::spawn_app;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use uuid::Uuid;
+
+/// Operations any authenticated caller may use.
+const OPEN_TO_ANY_PRINCIPAL: &[(&str, &str)] = &[("get", "/api/auth/me"), ("post", "/api/auth/logout")];
+
+/// A body that passes parsing, so the permission check is what answers.
+fn body_for(method: &str, path: &str) -> Value {
+    match (method, path) {
+        ("post", "/api/agents") => {
+            json!({"name": "X", "email": "x@x.test", "password": "agent-pass-1", "role": "agent"})
+        }
+        ("patch", "/api/agents/{id}") => json!({"name": "X"}),
+        ("put", "/api/agents/{id}/status") => json!({"status": "online"}),
+        ("post", "/api/roles") => json!({"name": "X", "permissions": []}),
+        ("patch", "/api/roles/{id}") => json!({"name": "X"}),
+        ("post", "/api/api-keys") => json!({"name": "X"}),
+        _ => json!({}),
+    }
+}
+
+fn secured_operations(document: &Value) -> Vec<(String, String)> {
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            if operation
+                .get("security")
+                .is_some_and(|s| !s.as_array().unwrap().is_empty())
+            {
+                operations.push((method.clone(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_secured_operation_answers_401_and_403() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let nothing = omnistream_tests::client::expect_json(
+        app.as_session(Method::POST, "/api/roles", &admin.token)
+            .json(&json!({"name": "Nothing", "permissions": []}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let powerless = app
+        .agent_with_role(
+            &admin,
+            "custom",
+            Some(Uuid::parse_str(nothing["id"].as_str().unwrap()).unwrap()),
+        )
+        .await;
+    let document: Value = app
+        .request(Method::GET, "/api/openapi.json")
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let operations = secured_operations(&document);
+    assert!(
+        operations.len() >= 18,
+        "only {} secured operations found",
+        operations.len()
+    );
+
+    for (method, template) in &operations {
+        let path = template
+            .replace("{id}", &Uuid::now_v7().to_string())
+            .replace("{stream}", "agent-x");
+        let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+        let body = body_for(method, template);
+        let anonymous = app.request(verb.clone(), &path).json(&body).send().await.unwrap();
+        expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
+        if OPEN_TO_ANY_PRINCIPAL.contains(&(method.as_str(), template.as_str())) {
+            continue;
+        }
+        let refused = app
+            .as_session(verb, &path, &powerless.token)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        let status = refused.status();
+        assert_eq!(
+            status,
+            StatusCode::FORBIDDEN,
+            "{method} {template} answered {status} to a caller without permissions"
+        );
+        expect_error(refused, StatusCode::FORBIDDEN, "forbidden").await;
+    }
+}
