@@ -5,7 +5,6 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::values::Email;
 use crate::{Aggregate, DomainError, DomainEvent};
 
 /// Event: an address was claimed by a principal.
@@ -60,13 +59,6 @@ pub enum EmailClaimCommand {
 pub struct EmailClaim {
     /// The current owner.
     pub owner: Option<Uuid>,
-}
-
-impl EmailClaim {
-    /// The claim stream of an address; its id is a digest so the address stays out of ids.
-    pub fn stream_for(email: &Email, digest: impl Fn(&str) -> String) -> String {
-        Self::stream_id(digest(email.as_str()))
-    }
 }
 
 impl Aggregate for EmailClaim {

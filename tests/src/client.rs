@@ -83,19 +83,7 @@ impl TestApp {
             .await
             .expect("register");
         assert_eq!(response.status(), StatusCode::CREATED, "register failed");
-        let body: Value = response.json().await.expect("json");
-        Session {
-            token: body["token"].as_str().expect("token").to_owned(),
-            agent_id: body["agent"]["id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .expect("agent id"),
-            organization_id: body["organization_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .expect("organization id"),
-            email,
-        }
+        session_of(response.json().await.expect("json"), &email)
     }
 
     /// Creates an agent with a role as `admin`, logs it in, answers its session.
@@ -131,19 +119,7 @@ impl TestApp {
             .await
             .expect("login");
         assert_eq!(response.status(), StatusCode::OK, "login failed");
-        let body: Value = response.json().await.expect("json");
-        Session {
-            token: body["token"].as_str().expect("token").to_owned(),
-            agent_id: body["agent"]["id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or_default(),
-            organization_id: body["organization_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .unwrap_or_default(),
-            email: email.to_owned(),
-        }
+        session_of(response.json().await.expect("json"), email)
     }
 
     /// Creates an API key for a session; answers the key.
@@ -157,6 +133,17 @@ impl TestApp {
         assert_eq!(response.status(), StatusCode::CREATED);
         let body: Value = response.json().await.expect("json");
         body["key"].as_str().expect("key").to_owned()
+    }
+}
+
+/// The session in a `LoginResponse`.
+fn session_of(body: Value, email: &str) -> Session {
+    let uuid = |v: &Value| v.as_str().and_then(|s| Uuid::parse_str(s).ok()).unwrap_or_default();
+    Session {
+        token: body["token"].as_str().expect("token").to_owned(),
+        agent_id: uuid(&body["agent"]["id"]),
+        organization_id: uuid(&body["organization_id"]),
+        email: email.to_owned(),
     }
 }
 

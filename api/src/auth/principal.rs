@@ -5,7 +5,8 @@ use std::collections::BTreeSet;
 use omnistream_commands::{session, CommandContext, Scope};
 use omnistream_domain::permission::SystemRole;
 use omnistream_domain::{Actor, ActorKind, Permission};
-use omnistream_projections::{directory, TenantScope};
+use omnistream_projections::directory::{self, AgentRow};
+use omnistream_projections::TenantScope;
 use poem::Request;
 use uuid::Uuid;
 
@@ -151,17 +152,7 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError
         .filter(|a| a.tenant_id == credential.tenant_id)
         .ok_or_else(invalid)?;
     directory::touch_api_key(&state.pool, credential.id).await?;
-    let permissions = agent_permissions(state, agent.tenant_id, &agent.role, agent.custom_role_id).await?;
-    Ok(Principal {
-        kind: PrincipalKind::Agent {
-            agent_id: agent.id,
-            role: agent.role,
-        },
-        tenant_id: Some(agent.tenant_id),
-        permissions,
-        session_id: None,
-        api_key_id: Some(credential.id),
-    })
+    agent_principal(state, agent, None, Some(credential.id)).await
 }
 
 async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>) -> Result<Principal, ApiError> {
@@ -191,7 +182,27 @@ async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>
         .await?
         .filter(|a| Some(a.tenant_id) == record.tenant_id)
         .ok_or_else(invalid)?;
-    let permissions = agent_permissions(state, agent.tenant_id, &agent.role, agent.custom_role_id).await?;
+    agent_principal(state, agent, Some(record.id), None).await
+}
+
+/// An agent's principal, with its role's permissions as they are now: fixed for system
+/// roles, read for custom ones (so a role's change applies to the next request).
+async fn agent_principal(
+    state: &AppState,
+    agent: AgentRow,
+    session_id: Option<Uuid>,
+    api_key_id: Option<Uuid>,
+) -> Result<Principal, ApiError> {
+    let permissions: BTreeSet<Permission> = match (SystemRole::from_name(&agent.role), agent.custom_role_id) {
+        (Some(system), _) => system.permissions().into_iter().collect(),
+        (None, Some(role_id)) => directory::role_permissions(&state.pool, TenantScope::new(agent.tenant_id), role_id)
+            .await?
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|c| Permission::from_code(c))
+            .collect(),
+        (None, None) => BTreeSet::new(),
+    };
     Ok(Principal {
         kind: PrincipalKind::Agent {
             agent_id: agent.id,
@@ -199,26 +210,7 @@ async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>
         },
         tenant_id: Some(agent.tenant_id),
         permissions,
-        session_id: Some(record.id),
-        api_key_id: None,
+        session_id,
+        api_key_id,
     })
-}
-
-/// The permissions of a role: fixed for system roles, stored for custom ones.
-async fn agent_permissions(
-    state: &AppState,
-    tenant_id: Uuid,
-    role: &str,
-    custom_role_id: Option<Uuid>,
-) -> Result<BTreeSet<Permission>, ApiError> {
-    if let Some(system) = SystemRole::from_name(role) {
-        return Ok(system.permissions().into_iter().collect());
-    }
-    let Some(role_id) = custom_role_id else {
-        return Ok(BTreeSet::new());
-    };
-    let codes = directory::role_permissions(&state.pool, TenantScope::new(tenant_id), role_id)
-        .await?
-        .unwrap_or_default();
-    Ok(codes.iter().filter_map(|c| Permission::from_code(c)).collect())
 }

@@ -107,4 +107,4 @@ impl EventStore for PgEventStore {
     }
 }
 
-pub use read::{read_tenant, stream_head, StreamHead};
+pub use read::read_tenant;

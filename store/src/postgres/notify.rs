@@ -19,22 +19,19 @@ pub(super) async fn spawn(pool: PgPool, poll_interval: Duration) -> Result<watch
     tokio::spawn(async move {
         let mut ticks = 0u64;
         loop {
-            let woke = tokio::select! {
-                notification = listener.try_recv() => match notification {
-                    Ok(_) => true,
-                    Err(error) => {
+            // A notification, or the poll interval passing without one: either way, wake.
+            tokio::select! {
+                notification = listener.try_recv() => {
+                    if let Err(error) = notification {
                         tracing::warn!(%error, "event notifications interrupted; polling until they return");
                         tokio::time::sleep(poll_interval).await;
-                        true
                     }
-                },
-                _ = tokio::time::sleep(poll_interval) => true,
-            };
-            if woke {
-                ticks = ticks.wrapping_add(1);
-                if sender.send(ticks).is_err() {
-                    return;
                 }
+                _ = tokio::time::sleep(poll_interval) => {}
+            }
+            ticks = ticks.wrapping_add(1);
+            if sender.send(ticks).is_err() {
+                return;
             }
         }
     });

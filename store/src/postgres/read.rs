@@ -6,7 +6,7 @@
 //! transaction with a smaller id has finished, so nothing can appear behind the reader.
 
 use chrono::{DateTime, Utc};
-use sqlx::{PgPool, Row};
+use sqlx::PgPool;
 use uuid::Uuid;
 
 use super::row::{decode, COLUMNS};
@@ -69,34 +69,4 @@ pub async fn read_tenant(
         .fetch_all(pool)
         .await?;
     rows.iter().map(decode).collect()
-}
-
-/// The head of a stream as the `streams` table records it.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StreamHead {
-    /// The stream.
-    pub stream_id: String,
-    /// Its tenant.
-    pub tenant_id: Option<Uuid>,
-    /// Its version.
-    pub version: i64,
-    /// The hash of its last event.
-    pub last_hash: Vec<u8>,
-}
-
-/// The recorded heads of a tenant's streams (or of one stream), for hash-chain checks.
-pub async fn stream_head(pool: &PgPool, stream_id: &str) -> Result<Option<StreamHead>, StoreError> {
-    let row = sqlx::query("SELECT stream_id, tenant_id, version, last_hash FROM streams WHERE stream_id = $1")
-        .bind(stream_id)
-        .fetch_optional(pool)
-        .await?;
-    row.map(|row| {
-        Ok(StreamHead {
-            stream_id: row.try_get("stream_id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            version: row.try_get("version")?,
-            last_hash: row.try_get("last_hash")?,
-        })
-    })
-    .transpose()
 }
