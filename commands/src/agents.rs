@@ -2,7 +2,7 @@
 //! together with the agent's own events, in one atomic append.
 
 use omnistream_domain::agent::{Agent, AgentCommand, AgentStatus, RoleRef};
-use omnistream_domain::email_claim::EmailClaimCommand;
+use omnistream_domain::claim::ClaimCommand;
 use omnistream_domain::role::Role;
 use omnistream_domain::values::{Email, Password};
 use omnistream_domain::{Aggregate, DomainError};
@@ -10,7 +10,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{email_claims, password, session, CommandBus, CommandContext, CommandError, Executed, Scope};
+use crate::{claims, password, session, CommandBus, CommandContext, CommandError, Executed, Scope};
 
 /// A new agent.
 #[derive(Debug, Clone)]
@@ -76,19 +76,19 @@ pub async fn create(
     };
     Agent::default().decide(command.clone())?;
     check_role(bus, ctx, &agent.role).await?;
-    email_claims::load(bus, &email).await?.decide(
+    claims::login_email(bus, &email).await?.decide(
         &ctx.in_scope(Scope::Platform),
-        EmailClaimCommand::Claim { owner_id: agent_id },
+        ClaimCommand::Claim { owner_id: agent_id },
     )?;
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
         let loaded = bus.fresh::<Agent>(ctx.scope, agent_id);
-        let claim = email_claims::load(bus, &email).await?;
+        let claim = claims::login_email(bus, &email).await?;
         let requests = [
             loaded.decide(ctx, command.clone())?,
             claim.decide(
                 &ctx.in_scope(Scope::Platform),
-                EmailClaimCommand::Claim { owner_id: agent_id },
+                ClaimCommand::Claim { owner_id: agent_id },
             )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
@@ -139,14 +139,14 @@ pub async fn update(
             let old = Email::parse(&agent.state.email)?;
             let platform = ctx.in_scope(Scope::Platform);
             requests.extend(
-                email_claims::load(bus, email)
+                claims::login_email(bus, email)
                     .await?
-                    .decide(&platform, EmailClaimCommand::Claim { owner_id: agent_id })?,
+                    .decide(&platform, ClaimCommand::Claim { owner_id: agent_id })?,
             );
             requests.extend(
-                email_claims::load(bus, &old)
+                claims::login_email(bus, &old)
                     .await?
-                    .decide(&platform, EmailClaimCommand::Release { owner_id: agent_id })?,
+                    .decide(&platform, ClaimCommand::Release { owner_id: agent_id })?,
             );
         }
         let mut update = agent.decide(
@@ -210,9 +210,9 @@ pub async fn delete(
         let email = Email::parse(&agent.state.email)?;
         let requests = [
             agent.decide(ctx, AgentCommand::Delete)?,
-            email_claims::load(bus, &email).await?.decide(
+            claims::login_email(bus, &email).await?.decide(
                 &ctx.in_scope(Scope::Platform),
-                EmailClaimCommand::Release { owner_id: agent_id },
+                ClaimCommand::Release { owner_id: agent_id },
             )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;

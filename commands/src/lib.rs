@@ -4,8 +4,8 @@
 pub mod agents;
 pub mod api_keys;
 pub mod bus;
+pub mod claims;
 pub mod context;
-pub mod email_claims;
 pub mod error;
 pub mod idempotency;
 pub mod password;

@@ -1,7 +1,7 @@
 //! Registering an organization with its first admin, and creating platform super-admins.
 
 use omnistream_domain::agent::{Agent, AgentCommand, RoleRef};
-use omnistream_domain::email_claim::EmailClaimCommand;
+use omnistream_domain::claim::ClaimCommand;
 use omnistream_domain::organization::{Organization, OrganizationCommand};
 use omnistream_domain::permission::SystemRole;
 use omnistream_domain::super_admin::{SuperAdmin, SuperAdminCommand};
@@ -11,7 +11,7 @@ use sqlx::PgPool;
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{email_claims, password, CommandBus, CommandContext, CommandError, Scope};
+use crate::{claims, password, CommandBus, CommandContext, CommandError, Scope};
 
 /// What registration asks for.
 #[derive(Debug, Clone)]
@@ -73,17 +73,17 @@ pub async fn register(
         },
     };
     Agent::default().decide(create_agent.clone())?;
-    let claim = email_claims::load(bus, &email).await?;
+    let claim = claims::login_email(bus, &email).await?;
     claim.decide(
         &ctx.in_scope(Scope::Platform),
-        EmailClaimCommand::Claim { owner_id: agent_id },
+        ClaimCommand::Claim { owner_id: agent_id },
     )?;
 
     password::store(pool, agent_id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
         let organization = bus.fresh::<Organization>(ctx.scope, organization_id);
         let agent = bus.fresh::<Agent>(ctx.scope, agent_id);
-        let claim = email_claims::load(bus, &email).await?;
+        let claim = claims::login_email(bus, &email).await?;
         let requests = [
             organization.decide(
                 &ctx,
@@ -95,7 +95,7 @@ pub async fn register(
             agent.decide(&ctx, create_agent.clone())?,
             claim.decide(
                 &ctx.in_scope(Scope::Platform),
-                EmailClaimCommand::Claim { owner_id: agent_id },
+                ClaimCommand::Claim { owner_id: agent_id },
             )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
@@ -128,15 +128,15 @@ pub async fn create_super_admin(
         email: email.as_str().to_owned(),
     };
     SuperAdmin::default().decide(create.clone())?;
-    let claim = email_claims::load(bus, &email).await?;
-    claim.decide(&ctx, EmailClaimCommand::Claim { owner_id: id })?;
+    let claim = claims::login_email(bus, &email).await?;
+    claim.decide(&ctx, ClaimCommand::Claim { owner_id: id })?;
     password::store(pool, id, &password::hash(&secret).await?).await?;
     retry_on_conflict(|| async {
         let admin = bus.fresh::<SuperAdmin>(Scope::Platform, id);
-        let claim = email_claims::load(bus, &email).await?;
+        let claim = claims::login_email(bus, &email).await?;
         let requests = [
             admin.decide(&ctx, create.clone())?,
-            claim.decide(&ctx, EmailClaimCommand::Claim { owner_id: id })?,
+            claim.decide(&ctx, ClaimCommand::Claim { owner_id: id })?,
         ];
         bus.commit(requests.into_iter().flatten().collect()).await?;
         Ok(id)

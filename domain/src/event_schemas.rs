@@ -2,7 +2,9 @@
 
 use schemars::{schema_for, JsonSchema, Schema};
 
-use crate::{agent, api_key, email_claim, organization, role, super_admin};
+use crate::{
+    agent, api_key, claim, contact, conversation, division, note, organization, quick_reply, role, super_admin,
+};
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
     (event_type, schema_for!(T))
@@ -25,8 +27,33 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<role::RoleDeleted>("RoleDeleted"),
         entry::<api_key::ApiKeyCreated>("ApiKeyCreated"),
         entry::<api_key::ApiKeyRevoked>("ApiKeyRevoked"),
-        entry::<email_claim::EmailClaimed>("EmailClaimed"),
-        entry::<email_claim::EmailReleased>("EmailReleased"),
+        entry::<claim::ValueClaimed>("ValueClaimed"),
+        entry::<claim::ValueReleased>("ValueReleased"),
         entry::<super_admin::SuperAdminCreated>("SuperAdminCreated"),
+        entry::<contact::ContactCreated>("ContactCreated"),
+        entry::<contact::ContactUpdated>("ContactUpdated"),
+        entry::<contact::ContactMerged>("ContactMerged"),
+        entry::<contact::ContactAbsorbed>("ContactAbsorbed"),
+        entry::<contact::ContactDeleted>("ContactDeleted"),
+        entry::<conversation::ConversationStarted>("ConversationStarted"),
+        entry::<conversation::ConversationAssigned>("ConversationAssigned"),
+        entry::<conversation::ConversationStatusChanged>("ConversationStatusChanged"),
+        entry::<conversation::ConversationTagsChanged>("ConversationTagsChanged"),
+        entry::<conversation::ConversationTransferred>("ConversationTransferred"),
+        entry::<conversation::ConversationContactChanged>("ConversationContactChanged"),
+        entry::<conversation::ConversationRead>("ConversationRead"),
+        entry::<conversation::MessageReceived>("MessageReceived"),
+        entry::<conversation::MessageQueued>("MessageQueued"),
+        entry::<division::DivisionCreated>("DivisionCreated"),
+        entry::<division::DivisionUpdated>("DivisionUpdated"),
+        entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),
+        entry::<division::DivisionMemberRemoved>("DivisionMemberRemoved"),
+        entry::<division::DivisionDeleted>("DivisionDeleted"),
+        entry::<note::NoteAdded>("NoteAdded"),
+        entry::<note::NoteEdited>("NoteEdited"),
+        entry::<note::NoteDeleted>("NoteDeleted"),
+        entry::<quick_reply::QuickReplyCreated>("QuickReplyCreated"),
+        entry::<quick_reply::QuickReplyUpdated>("QuickReplyUpdated"),
+        entry::<quick_reply::QuickReplyDeleted>("QuickReplyDeleted"),
     ]
 }

@@ -1,0 +1,37 @@
+//! Claims on unique values: the claim stream of a value is named by a digest, so stream ids
+//! never show e-mail addresses or phone numbers.
+
+use omnistream_domain::claim::ValueClaim;
+use omnistream_domain::values::Email;
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+use crate::{CommandBus, CommandError, Loaded, Scope};
+
+fn digest(parts: &[&str]) -> String {
+    let mut hasher = Sha256::new();
+    for part in parts {
+        hasher.update(part.as_bytes());
+        hasher.update([0u8]);
+    }
+    hex::encode(hasher.finalize())
+}
+
+/// Loads the claim on a login e-mail (unique across OmniStream: a platform stream).
+pub async fn login_email(bus: &CommandBus, email: &Email) -> Result<Loaded<ValueClaim>, CommandError> {
+    bus.load::<ValueClaim>(Scope::Platform, &digest(&["login-email", email.as_str()]))
+        .await
+}
+
+/// Loads the claim on a contact's channel identity (`phone`, `email`, `instagram`) within
+/// an organization.
+pub async fn contact_identity(
+    bus: &CommandBus,
+    tenant_id: Uuid,
+    kind: &str,
+    value: &str,
+) -> Result<Loaded<ValueClaim>, CommandError> {
+    let tenant = tenant_id.to_string();
+    bus.load::<ValueClaim>(Scope::Tenant(tenant_id), &digest(&["contact", &tenant, kind, value]))
+        .await
+}

@@ -1,0 +1,841 @@
+//! The conversation aggregate: one contact on one channel account, its messages, status,
+//! assignment, division, tags and transfers.
+
+use std::collections::HashSet;
+
+use chrono::{DateTime, Utc};
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::contact::parse_tags;
+use crate::{Aggregate, DomainError, DomainEvent};
+
+/// Where a conversation happens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Channel {
+    /// The built-in API channel: custom channels post both sides through the API.
+    Api,
+    /// WhatsApp Cloud API.
+    Whatsapp,
+    /// Instagram direct messages.
+    Instagram,
+    /// E-mail.
+    Email,
+}
+
+impl Channel {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Channel::Api => "api",
+            Channel::Whatsapp => "whatsapp",
+            Channel::Instagram => "instagram",
+            Channel::Email => "email",
+        }
+    }
+}
+
+/// A conversation's status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationStatus {
+    /// Waiting for an agent.
+    #[default]
+    Open,
+    /// Waiting for the customer or a third party.
+    Pending,
+    /// Put aside until a time, then open again.
+    Snoozed,
+    /// Done; a new customer message opens it again.
+    Resolved,
+    /// Done for good; nothing more is sent in it.
+    Closed,
+}
+
+impl ConversationStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConversationStatus::Open => "open",
+            ConversationStatus::Pending => "pending",
+            ConversationStatus::Snoozed => "snoozed",
+            ConversationStatus::Resolved => "resolved",
+            ConversationStatus::Closed => "closed",
+        }
+    }
+}
+
+/// What a message carries.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum MessageType {
+    /// Text.
+    #[default]
+    Text,
+    /// An image.
+    Image,
+    /// A video.
+    Video,
+    /// Audio or a voice note.
+    Audio,
+    /// A document or file.
+    Document,
+    /// A message template (WhatsApp).
+    Template,
+    /// A kind the channel sent that OmniStream does not handle yet.
+    Unsupported,
+}
+
+/// The body of a message.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageBody {
+    /// What it carries.
+    pub message_type: MessageType,
+    /// Text (or a caption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// Uploaded media.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub media_ids: Vec<Uuid>,
+    /// The message this one answers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reply_to_message_id: Option<Uuid>,
+}
+
+/// Longest message text.
+pub const MAX_TEXT_CHARS: usize = 4096;
+
+impl MessageBody {
+    fn check(&self, known: &HashSet<Uuid>) -> Result<(), DomainError> {
+        let text = self.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if text.is_none() && self.media_ids.is_empty() {
+            return Err(DomainError::invalid("text", "a message needs text or media"));
+        }
+        if self.text.as_deref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
+            return Err(DomainError::invalid(
+                "text",
+                format!("must be at most {MAX_TEXT_CHARS} characters"),
+            ));
+        }
+        if self.media_ids.len() > 10 {
+            return Err(DomainError::invalid("media_ids", "at most 10 media per message"));
+        }
+        if self.reply_to_message_id.is_some_and(|id| !known.contains(&id)) {
+            return Err(DomainError::invalid(
+                "reply_to_message_id",
+                "no such message in this conversation",
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Event: a conversation started.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationStarted {
+    /// The conversation's id.
+    pub conversation_id: Uuid,
+    /// The organization.
+    pub tenant_id: Uuid,
+    /// The contact.
+    pub contact_id: Uuid,
+    /// The channel.
+    pub channel: Channel,
+    /// The channel account (none for the API channel).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel_account_id: Option<Uuid>,
+    /// The division it starts in.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub division_id: Option<Uuid>,
+    /// A subject (e-mail).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subject: Option<String>,
+}
+
+/// Event: the assignee changed (none: unassigned).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationAssigned {
+    /// The new assignee.
+    pub agent_id: Option<Uuid>,
+    /// The previous one.
+    pub previous_agent_id: Option<Uuid>,
+}
+
+/// Event: the status changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationStatusChanged {
+    /// The new status.
+    pub status: ConversationStatus,
+    /// The status before.
+    pub previous: ConversationStatus,
+    /// Until when it is snoozed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub snoozed_until: Option<DateTime<Utc>>,
+}
+
+/// Event: the tags changed; it carries the full new set.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationTagsChanged {
+    /// The tags now.
+    pub tags: Vec<String>,
+}
+
+/// Event: the conversation moved to another agent and/or division.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationTransferred {
+    /// The transfer's id.
+    pub transfer_id: Uuid,
+    /// The agent before.
+    pub from_agent_id: Option<Uuid>,
+    /// The agent now (none: unassigned).
+    pub to_agent_id: Option<Uuid>,
+    /// The division before.
+    pub from_division_id: Option<Uuid>,
+    /// The division now.
+    pub to_division_id: Option<Uuid>,
+    /// Why.
+    pub reason: String,
+}
+
+/// Event: the conversation now belongs to another contact (after a merge).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationContactChanged {
+    /// The contact now.
+    pub contact_id: Uuid,
+    /// The contact before.
+    pub previous_contact_id: Uuid,
+}
+
+/// Event: an agent read the conversation up to its last message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationRead {
+    /// Who read it.
+    pub agent_id: Option<Uuid>,
+    /// The last message read.
+    pub up_to_message_id: Uuid,
+}
+
+/// Event: the customer sent a message.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageReceived {
+    /// The message's id.
+    pub message_id: Uuid,
+    /// The body.
+    pub body: MessageBody,
+    /// The provider's id of the message, when a channel delivered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_message_id: Option<String>,
+    /// When the customer sent it (the provider's time, or arrival).
+    pub received_at: DateTime<Utc>,
+}
+
+/// Event: an agent's (or API consumer's) message was recorded for delivery.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageQueued {
+    /// The message's id.
+    pub message_id: Uuid,
+    /// The body, variables already rendered.
+    pub body: MessageBody,
+    /// The agent who wrote it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub author_agent_id: Option<Uuid>,
+    /// The quick reply it was made from.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub quick_reply_id: Option<Uuid>,
+    /// The earliest customer message this is the first reply to, if any: the mark from
+    /// which response times are measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub responds_to_message_id: Option<Uuid>,
+    /// When that customer message arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub awaited_since: Option<DateTime<Utc>>,
+    /// Whether this is the conversation's first reply of all.
+    pub first_response: bool,
+}
+
+/// The events of a conversation stream.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub enum ConversationEvent {
+    /// See [`ConversationStarted`].
+    ConversationStarted(ConversationStarted),
+    /// See [`ConversationAssigned`].
+    ConversationAssigned(ConversationAssigned),
+    /// See [`ConversationStatusChanged`].
+    ConversationStatusChanged(ConversationStatusChanged),
+    /// See [`ConversationTagsChanged`].
+    ConversationTagsChanged(ConversationTagsChanged),
+    /// See [`ConversationTransferred`].
+    ConversationTransferred(ConversationTransferred),
+    /// See [`ConversationContactChanged`].
+    ConversationContactChanged(ConversationContactChanged),
+    /// See [`ConversationRead`].
+    ConversationRead(ConversationRead),
+    /// See [`MessageReceived`].
+    MessageReceived(MessageReceived),
+    /// See [`MessageQueued`].
+    MessageQueued(MessageQueued),
+}
+
+impl DomainEvent for ConversationEvent {
+    fn event_type(&self) -> &'static str {
+        match self {
+            ConversationEvent::ConversationStarted(_) => "ConversationStarted",
+            ConversationEvent::ConversationAssigned(_) => "ConversationAssigned",
+            ConversationEvent::ConversationStatusChanged(_) => "ConversationStatusChanged",
+            ConversationEvent::ConversationTagsChanged(_) => "ConversationTagsChanged",
+            ConversationEvent::ConversationTransferred(_) => "ConversationTransferred",
+            ConversationEvent::ConversationContactChanged(_) => "ConversationContactChanged",
+            ConversationEvent::ConversationRead(_) => "ConversationRead",
+            ConversationEvent::MessageReceived(_) => "MessageReceived",
+            ConversationEvent::MessageQueued(_) => "MessageQueued",
+        }
+    }
+}
+
+/// What can be asked of a conversation.
+#[derive(Debug, Clone)]
+pub enum ConversationCommand {
+    /// Start it.
+    Start(ConversationStarted),
+    /// Assign it (none: unassign).
+    Assign {
+        /// The agent.
+        agent_id: Option<Uuid>,
+    },
+    /// Change its status.
+    SetStatus {
+        /// The status.
+        status: ConversationStatus,
+        /// Until when, for `snoozed`.
+        snoozed_until: Option<DateTime<Utc>>,
+        /// The current time.
+        now: DateTime<Utc>,
+    },
+    /// Open it again when its snooze ends (a scheduled job).
+    WakeUp {
+        /// The snooze end the job was scheduled for.
+        snoozed_until: DateTime<Utc>,
+    },
+    /// Change its tags.
+    Tag {
+        /// Tags to add.
+        add: Vec<String>,
+        /// Tags to remove.
+        remove: Vec<String>,
+        /// The full new set, replacing (applied before add and remove).
+        set: Option<Vec<String>>,
+    },
+    /// Move it to another agent and/or division.
+    Transfer {
+        /// The transfer's id.
+        transfer_id: Uuid,
+        /// The agent (none: unassigned).
+        to_agent_id: Option<Uuid>,
+        /// The division (none: keep).
+        to_division_id: Option<Uuid>,
+        /// Why.
+        reason: String,
+    },
+    /// Move it to another contact (merge).
+    ChangeContact {
+        /// The contact.
+        contact_id: Uuid,
+    },
+    /// Mark it read.
+    MarkRead {
+        /// Who read it.
+        agent_id: Option<Uuid>,
+    },
+    /// Record a customer message.
+    Receive {
+        /// Its id.
+        message_id: Uuid,
+        /// Its body.
+        body: MessageBody,
+        /// The provider's id.
+        provider_message_id: Option<String>,
+        /// When it arrived.
+        now: DateTime<Utc>,
+    },
+    /// Record an outgoing message for delivery.
+    Send {
+        /// Its id.
+        message_id: Uuid,
+        /// Its body.
+        body: MessageBody,
+        /// Its author.
+        author_agent_id: Option<Uuid>,
+        /// The quick reply it came from.
+        quick_reply_id: Option<Uuid>,
+    },
+}
+
+/// A conversation's state.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct Conversation {
+    /// Its id.
+    pub id: Uuid,
+    /// The organization.
+    pub tenant_id: Uuid,
+    /// The contact.
+    pub contact_id: Uuid,
+    /// The channel.
+    pub channel: Option<Channel>,
+    /// The status.
+    pub status: ConversationStatus,
+    /// Until when it is snoozed.
+    pub snoozed_until: Option<DateTime<Utc>>,
+    /// The assignee.
+    pub assignee_id: Option<Uuid>,
+    /// The division.
+    pub division_id: Option<Uuid>,
+    /// The tags.
+    pub tags: Vec<String>,
+    /// Ids of its messages.
+    pub message_ids: HashSet<Uuid>,
+    /// The last message.
+    pub last_message_id: Option<Uuid>,
+    /// The earliest customer message not yet answered, and when it arrived.
+    pub awaiting_reply: Option<(Uuid, DateTime<Utc>)>,
+    /// Whether any reply was sent.
+    pub replied: bool,
+    /// Started.
+    pub started: bool,
+}
+
+fn reason(raw: &str) -> Result<String, DomainError> {
+    let reason = raw.trim();
+    if reason.chars().count() > 500 {
+        return Err(DomainError::invalid("reason", "must be at most 500 characters"));
+    }
+    Ok(reason.to_owned())
+}
+
+impl Conversation {
+    fn status_change(&self, status: ConversationStatus, snoozed_until: Option<DateTime<Utc>>) -> ConversationEvent {
+        ConversationEvent::ConversationStatusChanged(ConversationStatusChanged {
+            status,
+            previous: self.status,
+            snoozed_until,
+        })
+    }
+
+    fn receive(
+        &self,
+        message_id: Uuid,
+        body: MessageBody,
+        provider_message_id: Option<String>,
+        received_at: DateTime<Utc>,
+    ) -> Result<Vec<ConversationEvent>, DomainError> {
+        if self.message_ids.contains(&message_id) {
+            return Ok(vec![]);
+        }
+        body.check(&self.message_ids)?;
+        let mut events = vec![ConversationEvent::MessageReceived(MessageReceived {
+            message_id,
+            body,
+            provider_message_id,
+            received_at,
+        })];
+        // A customer writing again reopens a conversation that was put aside.
+        if matches!(
+            self.status,
+            ConversationStatus::Resolved | ConversationStatus::Snoozed | ConversationStatus::Pending
+        ) {
+            events.push(self.status_change(ConversationStatus::Open, None));
+        }
+        Ok(events)
+    }
+}
+
+impl Aggregate for Conversation {
+    type Command = ConversationCommand;
+    type Event = ConversationEvent;
+    const STREAM_PREFIX: &'static str = "conversation";
+    const NAME: &'static str = "conversation";
+
+    fn decide(&self, command: ConversationCommand) -> Result<Vec<ConversationEvent>, DomainError> {
+        use ConversationCommand as C;
+        if let C::Start(started) = command {
+            if self.started {
+                return Err(DomainError::AlreadyExists("conversation exists".into()));
+            }
+            let subject = started
+                .subject
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_owned);
+            if subject.as_deref().is_some_and(|s| s.chars().count() > 500) {
+                return Err(DomainError::invalid("subject", "must be at most 500 characters"));
+            }
+            return Ok(vec![ConversationEvent::ConversationStarted(ConversationStarted {
+                subject,
+                ..started
+            })]);
+        }
+        if !self.started {
+            return Err(DomainError::NotFound("conversation"));
+        }
+        let event = match command {
+            C::Start(_) => unreachable!("handled above"),
+            C::Assign { agent_id } if agent_id == self.assignee_id => return Ok(vec![]),
+            C::Assign { agent_id } => ConversationEvent::ConversationAssigned(ConversationAssigned {
+                agent_id,
+                previous_agent_id: self.assignee_id,
+            }),
+            C::SetStatus {
+                status,
+                snoozed_until,
+                now,
+            } => {
+                if self.status == ConversationStatus::Closed && status != ConversationStatus::Closed {
+                    return Err(DomainError::Rule("a closed conversation cannot be reopened".into()));
+                }
+                let until = match (status, snoozed_until) {
+                    (ConversationStatus::Snoozed, Some(until)) if until > now => Some(until),
+                    (ConversationStatus::Snoozed, Some(_)) => {
+                        return Err(DomainError::invalid("snoozed_until", "must be in the future"))
+                    }
+                    (ConversationStatus::Snoozed, None) => {
+                        return Err(DomainError::invalid("snoozed_until", "is required to snooze"))
+                    }
+                    (_, Some(_)) => return Err(DomainError::invalid("snoozed_until", "is only for snoozed")),
+                    (_, None) => None,
+                };
+                if status == self.status && until == self.snoozed_until {
+                    return Ok(vec![]);
+                }
+                self.status_change(status, until)
+            }
+            C::WakeUp { snoozed_until } => {
+                // Only the snooze the job was made for: a later snooze has its own job.
+                if self.status != ConversationStatus::Snoozed || self.snoozed_until != Some(snoozed_until) {
+                    return Ok(vec![]);
+                }
+                self.status_change(ConversationStatus::Open, None)
+            }
+            C::Tag { add, remove, set } => {
+                let mut tags = set.unwrap_or_else(|| self.tags.clone());
+                tags.extend(add);
+                let remove = parse_tags(&remove)?;
+                let tags: Vec<String> = parse_tags(&tags)?.into_iter().filter(|t| !remove.contains(t)).collect();
+                if tags == self.tags {
+                    return Ok(vec![]);
+                }
+                ConversationEvent::ConversationTagsChanged(ConversationTagsChanged { tags })
+            }
+            C::Transfer {
+                transfer_id,
+                to_agent_id,
+                to_division_id,
+                reason: text,
+            } => {
+                let to_division_id = to_division_id.or(self.division_id);
+                if to_agent_id == self.assignee_id && to_division_id == self.division_id {
+                    return Err(DomainError::Rule("the conversation is already there".into()));
+                }
+                ConversationEvent::ConversationTransferred(ConversationTransferred {
+                    transfer_id,
+                    from_agent_id: self.assignee_id,
+                    to_agent_id,
+                    from_division_id: self.division_id,
+                    to_division_id,
+                    reason: reason(&text)?,
+                })
+            }
+            C::ChangeContact { contact_id } if contact_id == self.contact_id => return Ok(vec![]),
+            C::ChangeContact { contact_id } => {
+                ConversationEvent::ConversationContactChanged(ConversationContactChanged {
+                    contact_id,
+                    previous_contact_id: self.contact_id,
+                })
+            }
+            C::MarkRead { agent_id } => {
+                let Some(last) = self.last_message_id else {
+                    return Ok(vec![]);
+                };
+                ConversationEvent::ConversationRead(ConversationRead {
+                    agent_id,
+                    up_to_message_id: last,
+                })
+            }
+            C::Receive {
+                message_id,
+                body,
+                provider_message_id,
+                now,
+            } => return self.receive(message_id, body, provider_message_id, now),
+            C::Send {
+                message_id,
+                body,
+                author_agent_id,
+                quick_reply_id,
+            } => {
+                if self.message_ids.contains(&message_id) {
+                    return Ok(vec![]);
+                }
+                if self.status == ConversationStatus::Closed {
+                    return Err(DomainError::Rule("the conversation is closed".into()));
+                }
+                body.check(&self.message_ids)?;
+                ConversationEvent::MessageQueued(MessageQueued {
+                    message_id,
+                    body,
+                    author_agent_id,
+                    quick_reply_id,
+                    responds_to_message_id: self.awaiting_reply.map(|(id, _)| id),
+                    awaited_since: self.awaiting_reply.map(|(_, at)| at),
+                    first_response: !self.replied && self.awaiting_reply.is_some(),
+                })
+            }
+        };
+        Ok(vec![event])
+    }
+
+    fn apply(mut self, event: &ConversationEvent) -> Self {
+        match event {
+            ConversationEvent::ConversationStarted(e) => {
+                self.id = e.conversation_id;
+                self.tenant_id = e.tenant_id;
+                self.contact_id = e.contact_id;
+                self.channel = Some(e.channel);
+                self.division_id = e.division_id;
+                self.started = true;
+            }
+            ConversationEvent::ConversationAssigned(e) => self.assignee_id = e.agent_id,
+            ConversationEvent::ConversationStatusChanged(e) => {
+                self.status = e.status;
+                self.snoozed_until = e.snoozed_until;
+            }
+            ConversationEvent::ConversationTagsChanged(e) => self.tags = e.tags.clone(),
+            ConversationEvent::ConversationTransferred(e) => {
+                self.assignee_id = e.to_agent_id;
+                self.division_id = e.to_division_id;
+            }
+            ConversationEvent::ConversationContactChanged(e) => self.contact_id = e.contact_id,
+            ConversationEvent::ConversationRead(_) => {}
+            ConversationEvent::MessageReceived(e) => {
+                self.message_ids.insert(e.message_id);
+                self.last_message_id = Some(e.message_id);
+                if self.awaiting_reply.is_none() {
+                    self.awaiting_reply = Some((e.message_id, e.received_at));
+                }
+            }
+            ConversationEvent::MessageQueued(e) => {
+                self.message_ids.insert(e.message_id);
+                self.last_message_id = Some(e.message_id);
+                if self.awaiting_reply.is_some() {
+                    self.replied = true;
+                }
+                self.awaiting_reply = None;
+            }
+        }
+        self
+    }
+
+    fn exists(&self) -> bool {
+        self.started
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::aggregate::given::given;
+
+    fn started() -> ConversationEvent {
+        ConversationEvent::ConversationStarted(ConversationStarted {
+            conversation_id: Uuid::from_u128(1),
+            tenant_id: Uuid::nil(),
+            contact_id: Uuid::from_u128(2),
+            channel: Channel::Api,
+            channel_account_id: None,
+            division_id: None,
+            subject: None,
+        })
+    }
+
+    fn text(t: &str) -> MessageBody {
+        MessageBody {
+            text: Some(t.into()),
+            ..Default::default()
+        }
+    }
+
+    fn received(id: u128, at: DateTime<Utc>) -> ConversationEvent {
+        ConversationEvent::MessageReceived(MessageReceived {
+            message_id: Uuid::from_u128(id),
+            body: text("hi"),
+            provider_message_id: None,
+            received_at: at,
+        })
+    }
+
+    fn send(id: u128) -> ConversationCommand {
+        ConversationCommand::Send {
+            message_id: Uuid::from_u128(id),
+            body: text("hello"),
+            author_agent_id: None,
+            quick_reply_id: None,
+        }
+    }
+
+    #[test]
+    fn the_first_reply_after_a_customer_message_is_marked() {
+        let at = Utc::now();
+        let history = [
+            started(),
+            received(10, at),
+            received(11, at + chrono::Duration::seconds(5)),
+        ];
+        let events = given::<Conversation>(&history).when(send(20)).unwrap();
+        let ConversationEvent::MessageQueued(q) = &events[0] else {
+            panic!("{events:?}")
+        };
+        assert_eq!(q.responds_to_message_id, Some(Uuid::from_u128(10)));
+        assert_eq!(q.awaited_since, Some(at));
+        assert!(q.first_response);
+        let mut later = history.to_vec();
+        later.extend(events);
+        let again = given::<Conversation>(&later).when(send(21)).unwrap();
+        let ConversationEvent::MessageQueued(q) = &again[0] else {
+            panic!()
+        };
+        assert_eq!((q.responds_to_message_id, q.first_response), (None, false));
+        later.push(received(12, at));
+        let next = given::<Conversation>(&later).when(send(22)).unwrap();
+        let ConversationEvent::MessageQueued(q) = &next[0] else {
+            panic!()
+        };
+        assert_eq!(
+            (q.responds_to_message_id, q.first_response),
+            (Some(Uuid::from_u128(12)), false)
+        );
+    }
+
+    #[test]
+    fn messages_are_validated_and_idempotent() {
+        let history = [started(), received(10, Utc::now())];
+        let empty = given::<Conversation>(&history).when(ConversationCommand::Send {
+            message_id: Uuid::from_u128(20),
+            body: MessageBody::default(),
+            author_agent_id: None,
+            quick_reply_id: None,
+        });
+        assert!(matches!(empty, Err(DomainError::Invalid { field: "text", .. })));
+        let bad_reply = given::<Conversation>(&history).when(ConversationCommand::Send {
+            message_id: Uuid::from_u128(20),
+            body: MessageBody {
+                reply_to_message_id: Some(Uuid::from_u128(99)),
+                ..text("x")
+            },
+            author_agent_id: None,
+            quick_reply_id: None,
+        });
+        assert!(matches!(
+            bad_reply,
+            Err(DomainError::Invalid {
+                field: "reply_to_message_id",
+                ..
+            })
+        ));
+        let replay = given::<Conversation>(&history).when(ConversationCommand::Receive {
+            message_id: Uuid::from_u128(10),
+            body: text("hi"),
+            provider_message_id: None,
+            now: Utc::now(),
+        });
+        assert_eq!(replay, Ok(vec![]), "a message id already recorded changes nothing");
+    }
+
+    #[test]
+    fn snoozing_needs_a_future_time_and_wakes_only_for_its_own_job() {
+        let now = Utc::now();
+        let until = now + chrono::Duration::hours(1);
+        let past = given::<Conversation>(&[started()]).when(ConversationCommand::SetStatus {
+            status: ConversationStatus::Snoozed,
+            snoozed_until: Some(now - chrono::Duration::hours(1)),
+            now,
+        });
+        assert!(past.is_err());
+        let snoozed = given::<Conversation>(&[started()])
+            .when(ConversationCommand::SetStatus {
+                status: ConversationStatus::Snoozed,
+                snoozed_until: Some(until),
+                now,
+            })
+            .unwrap();
+        let history = [started(), snoozed[0].clone()];
+        let stale = given::<Conversation>(&history).when(ConversationCommand::WakeUp {
+            snoozed_until: until - chrono::Duration::minutes(1),
+        });
+        assert_eq!(stale, Ok(vec![]));
+        let woken = given::<Conversation>(&history)
+            .when(ConversationCommand::WakeUp { snoozed_until: until })
+            .unwrap();
+        assert!(
+            matches!(&woken[0], ConversationEvent::ConversationStatusChanged(c) if c.status == ConversationStatus::Open)
+        );
+    }
+
+    #[test]
+    fn customers_reopen_resolved_conversations_but_closed_ones_stay_closed() {
+        let now = Utc::now();
+        let resolved = ConversationEvent::ConversationStatusChanged(ConversationStatusChanged {
+            status: ConversationStatus::Resolved,
+            previous: ConversationStatus::Open,
+            snoozed_until: None,
+        });
+        let events = given::<Conversation>(&[started(), resolved])
+            .when(ConversationCommand::Receive {
+                message_id: Uuid::from_u128(10),
+                body: text("again"),
+                provider_message_id: None,
+                now,
+            })
+            .unwrap();
+        assert_eq!(events.len(), 2);
+        let closed = ConversationEvent::ConversationStatusChanged(ConversationStatusChanged {
+            status: ConversationStatus::Closed,
+            previous: ConversationStatus::Open,
+            snoozed_until: None,
+        });
+        let refused = given::<Conversation>(&[started(), closed]).when(send(20));
+        assert!(matches!(refused, Err(DomainError::Rule(_))));
+    }
+
+    #[test]
+    fn tags_and_transfers() {
+        let tagged = given::<Conversation>(&[started()])
+            .when(ConversationCommand::Tag {
+                add: vec!["VIP".into(), "billing".into()],
+                remove: vec![],
+                set: None,
+            })
+            .unwrap();
+        let history = [started(), tagged[0].clone()];
+        let removed = given::<Conversation>(&history)
+            .when(ConversationCommand::Tag {
+                add: vec![],
+                remove: vec!["vip".into()],
+                set: None,
+            })
+            .unwrap();
+        assert_eq!(
+            removed,
+            vec![ConversationEvent::ConversationTagsChanged(ConversationTagsChanged {
+                tags: vec!["billing".into()]
+            })]
+        );
+        let nowhere = given::<Conversation>(&history).when(ConversationCommand::Transfer {
+            transfer_id: Uuid::from_u128(5),
+            to_agent_id: None,
+            to_division_id: None,
+            reason: "".into(),
+        });
+        assert!(nowhere.is_err(), "a transfer must move the conversation");
+    }
+}
