@@ -23,15 +23,15 @@ pub async fn login_email(bus: &CommandBus, email: &Email) -> Result<Loaded<Value
         .await
 }
 
-/// Loads the claim on a contact's channel identity (`phone`, `email`, `instagram`) within
-/// an organization.
-pub async fn contact_identity(
+/// Loads the claim on a value unique within an organization: a contact's channel identity
+/// (`phone`, `email`, `instagram`) or a quick reply's shortcut (`shortcut`).
+pub async fn tenant_value(
     bus: &CommandBus,
     tenant_id: Uuid,
     kind: &str,
     value: &str,
 ) -> Result<Loaded<ValueClaim>, CommandError> {
     let tenant = tenant_id.to_string();
-    bus.load::<ValueClaim>(Scope::Tenant(tenant_id), &digest(&["contact", &tenant, kind, value]))
+    bus.load::<ValueClaim>(Scope::Tenant(tenant_id), &digest(&["tenant-value", &tenant, kind, value]))
         .await
 }

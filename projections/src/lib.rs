@@ -5,6 +5,7 @@
 pub mod activity_log;
 pub mod directory;
 pub mod error;
+pub mod inbox;
 pub mod metrics;
 pub mod page;
 pub mod projection;
@@ -26,6 +27,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
     vec![
         Arc::new(directory::DirectoryProjection),
         Arc::new(activity_log::ActivityLogProjection),
+        Arc::new(inbox::InboxProjection),
     ]
 }
 

@@ -1,0 +1,2 @@
+-- Trigram matching for the inbox's text search (contact name, phone, e-mail).
+CREATE EXTENSION IF NOT EXISTS pg_trgm;

@@ -1,0 +1,219 @@
+//! Applying conversation events: the conversation row, its messages and its transfers.
+
+use omnistream_domain::conversation::{ConversationEvent, MessageBody, MessageType};
+use omnistream_store::RecordedEvent;
+use sqlx::PgConnection;
+
+use super::{entity_id, tenant};
+use crate::ProjectionError;
+
+/// Characters of the last message kept for the inbox list.
+const PREVIEW_CHARS: usize = 160;
+
+fn type_name(t: MessageType) -> &'static str {
+    match t {
+        MessageType::Text => "text",
+        MessageType::Image => "image",
+        MessageType::Video => "video",
+        MessageType::Audio => "audio",
+        MessageType::Document => "document",
+        MessageType::Template => "template",
+        MessageType::Unsupported => "unsupported",
+    }
+}
+
+fn preview(body: &MessageBody) -> String {
+    match body.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => text.chars().take(PREVIEW_CHARS).collect(),
+        None => format!("[{}]", type_name(body.message_type)),
+    }
+}
+
+/// A message row to insert.
+struct NewMessage<'a> {
+    id: uuid::Uuid,
+    body: &'a MessageBody,
+    direction: &'static str,
+    status: &'static str,
+    author_agent_id: Option<uuid::Uuid>,
+    quick_reply_id: Option<uuid::Uuid>,
+    provider_message_id: Option<&'a str>,
+    first_response: bool,
+}
+
+async fn insert_message(conn: &mut PgConnection, event: &RecordedEvent, m: NewMessage<'_>) -> Result<(), ProjectionError> {
+    let conversation_id = entity_id(event)?;
+    sqlx::query(
+        "INSERT INTO messages (id, tenant_id, conversation_id, position, direction, message_type, text, media_ids, \
+         reply_to_message_id, status, author_agent_id, quick_reply_id, provider_message_id, first_response, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(m.id)
+    .bind(tenant(event)?)
+    .bind(conversation_id)
+    .bind(event.position)
+    .bind(m.direction)
+    .bind(type_name(m.body.message_type))
+    .bind(&m.body.text)
+    .bind(&m.body.media_ids)
+    .bind(m.body.reply_to_message_id)
+    .bind(m.status)
+    .bind(m.author_agent_id)
+    .bind(m.quick_reply_id)
+    .bind(m.provider_message_id)
+    .bind(m.first_response)
+    .bind(event.recorded_at)
+    .execute(&mut *conn)
+    .await?;
+    let inbound = m.direction == "inbound";
+    sqlx::query(
+        "UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_message_direction = $4, \
+         last_message_at = $5, last_activity_at = $5, messages_count = messages_count + 1, \
+         unread_count = unread_count + CASE WHEN $6 THEN 1 ELSE 0 END, \
+         last_inbound_at = CASE WHEN $6 THEN $5 ELSE last_inbound_at END, updated_at = $5, version = $7 WHERE id = $1",
+    )
+    .bind(conversation_id)
+    .bind(m.id)
+    .bind(preview(m.body))
+    .bind(m.direction)
+    .bind(event.recorded_at)
+    .bind(inbound)
+    .bind(event.version)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// Applies one conversation event.
+pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: ConversationEvent) -> Result<(), ProjectionError> {
+    let id = entity_id(event)?;
+    let (at, version) = (event.recorded_at, event.version);
+    match e {
+        ConversationEvent::ConversationStarted(s) => {
+            sqlx::query(
+                "INSERT INTO conversations (id, tenant_id, contact_id, contact_name, contact_phone, contact_email, channel, \
+                 channel_account_id, division_id, status, subject, last_activity_at, created_at, updated_at, version) \
+                 SELECT $1, $2, $3, c.name, c.phone, c.email, $4, $5, $6, 'open', $7, $8, $8, $8, $9 \
+                 FROM (SELECT 1) one LEFT JOIN contacts c ON c.id = $3 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(id)
+            .bind(tenant(event)?)
+            .bind(s.contact_id)
+            .bind(s.channel.as_str())
+            .bind(s.channel_account_id)
+            .bind(s.division_id)
+            .bind(&s.subject)
+            .bind(at)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ConversationEvent::ConversationAssigned(a) => {
+            sqlx::query("UPDATE conversations SET assignee_id = $2, updated_at = $3, last_activity_at = $3, version = $4 WHERE id = $1")
+                .bind(id)
+                .bind(a.agent_id)
+                .bind(at)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ConversationEvent::ConversationStatusChanged(s) => {
+            sqlx::query(
+                "UPDATE conversations SET status = $2, snoozed_until = $3, updated_at = $4, last_activity_at = $4, version = $5 \
+                 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(s.status.as_str())
+            .bind(s.snoozed_until)
+            .bind(at)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ConversationEvent::ConversationTagsChanged(t) => {
+            sqlx::query("UPDATE conversations SET tags = $2, updated_at = $3, version = $4 WHERE id = $1")
+                .bind(id)
+                .bind(&t.tags)
+                .bind(at)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ConversationEvent::ConversationTransferred(t) => {
+            sqlx::query(
+                "UPDATE conversations SET assignee_id = $2, division_id = $3, updated_at = $4, last_activity_at = $4, \
+                 version = $5 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(t.to_agent_id)
+            .bind(t.to_division_id)
+            .bind(at)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query(
+                "INSERT INTO transfers (id, tenant_id, conversation_id, from_agent_id, to_agent_id, from_division_id, \
+                 to_division_id, reason, actor_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
+                 ON CONFLICT (id) DO NOTHING",
+            )
+            .bind(t.transfer_id)
+            .bind(tenant(event)?)
+            .bind(id)
+            .bind(t.from_agent_id)
+            .bind(t.to_agent_id)
+            .bind(t.from_division_id)
+            .bind(t.to_division_id)
+            .bind(&t.reason)
+            .bind(event.metadata.actor.id)
+            .bind(at)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ConversationEvent::ConversationContactChanged(c) => {
+            sqlx::query(
+                "UPDATE conversations v SET contact_id = $2, contact_name = c.name, contact_phone = c.phone, \
+                 contact_email = c.email, updated_at = $3, version = $4 FROM contacts c WHERE v.id = $1 AND c.id = $2",
+            )
+            .bind(id)
+            .bind(c.contact_id)
+            .bind(at)
+            .bind(version)
+            .execute(&mut *conn)
+            .await?;
+        }
+        ConversationEvent::ConversationRead(_) => {
+            sqlx::query("UPDATE conversations SET unread_count = 0, version = $2 WHERE id = $1")
+                .bind(id)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
+        ConversationEvent::MessageReceived(m) => {
+            let message = NewMessage {
+                id: m.message_id,
+                body: &m.body,
+                direction: "inbound",
+                status: "received",
+                author_agent_id: None,
+                quick_reply_id: None,
+                provider_message_id: m.provider_message_id.as_deref(),
+                first_response: false,
+            };
+            insert_message(conn, event, message).await?;
+        }
+        ConversationEvent::MessageQueued(m) => {
+            let message = NewMessage {
+                id: m.message_id,
+                body: &m.body,
+                direction: "outbound",
+                status: "queued",
+                author_agent_id: m.author_agent_id,
+                quick_reply_id: m.quick_reply_id,
+                provider_message_id: None,
+                first_response: m.first_response,
+            };
+            insert_message(conn, event, message).await?;
+        }
+    }
+    Ok(())
+}
