@@ -43,6 +43,36 @@ impl<A: Aggregate> Loaded<A> {
         }))
     }
 
+    /// Decides several commands in turn, each against the state the previous ones leave;
+    /// `None` when together they change nothing.
+    pub fn decide_all(
+        &self,
+        ctx: &CommandContext,
+        commands: Vec<A::Command>,
+    ) -> Result<Option<AppendRequest>, CommandError> {
+        let mut state = self.state.clone();
+        let mut events = Vec::new();
+        for command in commands {
+            for event in state.decide(command)? {
+                state = state.apply(&event);
+                events.push(event);
+            }
+        }
+        if events.is_empty() {
+            return Ok(None);
+        }
+        let metadata = ctx.metadata();
+        Ok(Some(AppendRequest {
+            stream_id: self.stream_id.clone(),
+            tenant_id: self.scope.tenant_id(),
+            expected: ExpectedVersion::Exact(self.version),
+            events: events
+                .iter()
+                .map(|e| NewEvent::from_domain(e, metadata.clone()))
+                .collect(),
+        }))
+    }
+
     /// Fails with not-found unless the aggregate exists.
     pub fn require_exists(self) -> Result<Self, CommandError> {
         if self.state.exists() {

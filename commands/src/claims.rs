@@ -32,6 +32,9 @@ pub async fn tenant_value(
     value: &str,
 ) -> Result<Loaded<ValueClaim>, CommandError> {
     let tenant = tenant_id.to_string();
-    bus.load::<ValueClaim>(Scope::Tenant(tenant_id), &digest(&["tenant-value", &tenant, kind, value]))
-        .await
+    bus.load::<ValueClaim>(
+        Scope::Tenant(tenant_id),
+        &digest(&["tenant-value", &tenant, kind, value]),
+    )
+    .await
 }

@@ -11,7 +11,12 @@ use crate::directory::contains_pattern;
 use crate::page::{Page, PageRequest};
 use crate::{ProjectionError, TenantScope};
 
-async fn write_profile(conn: &mut PgConnection, event: &RecordedEvent, id: Uuid, profile: &ContactProfile) -> Result<(), ProjectionError> {
+async fn write_profile(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    id: Uuid,
+    profile: &ContactProfile,
+) -> Result<(), ProjectionError> {
     sqlx::query(
         "UPDATE contacts SET name = $2, phone = $3, email = $4, instagram_id = $5, custom_attributes = $6, tags = $7, \
          updated_at = $8, version = $9 WHERE id = $1",
@@ -28,18 +33,24 @@ async fn write_profile(conn: &mut PgConnection, event: &RecordedEvent, id: Uuid,
     .execute(&mut *conn)
     .await?;
     // Conversations show their contact: keep their copy current.
-    sqlx::query("UPDATE conversations SET contact_name = $2, contact_phone = $3, contact_email = $4 WHERE contact_id = $1")
-        .bind(id)
-        .bind(&profile.name)
-        .bind(&profile.phone)
-        .bind(&profile.email)
-        .execute(&mut *conn)
-        .await?;
+    sqlx::query(
+        "UPDATE conversations SET contact_name = $2, contact_phone = $3, contact_email = $4 WHERE contact_id = $1",
+    )
+    .bind(id)
+    .bind(&profile.name)
+    .bind(&profile.phone)
+    .bind(&profile.email)
+    .execute(&mut *conn)
+    .await?;
     Ok(())
 }
 
 /// Applies one contact event.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: ContactEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: ContactEvent,
+) -> Result<(), ProjectionError> {
     let id = entity_id(event)?;
     match e {
         ContactEvent::ContactCreated(c) => {
@@ -117,10 +128,16 @@ const LIVE: &str = "tenant_id = $1 AND NOT deleted AND merged_into IS NULL";
 const SEARCH: &str = "(coalesce(name, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(email, '') || ' ' || coalesce(instagram_id, ''))";
 
 /// The tenant's live contacts, filtered, by id (creation order).
-pub async fn list(pool: &PgPool, scope: TenantScope, filter: &ContactFilter, page: &PageRequest) -> Result<Page<ContactRow>, ProjectionError> {
+pub async fn list(
+    pool: &PgPool,
+    scope: TenantScope,
+    filter: &ContactFilter,
+    page: &PageRequest,
+) -> Result<Page<ContactRow>, ProjectionError> {
     let search = filter.search.as_deref().map(contains_pattern);
     let tag = filter.tag.as_deref().map(str::to_lowercase);
-    let conditions = format!("{LIVE} AND ($2::text IS NULL OR {SEARCH} ILIKE $2) AND ($3::text IS NULL OR tags @> ARRAY[$3])");
+    let conditions =
+        format!("{LIVE} AND ($2::text IS NULL OR {SEARCH} ILIKE $2) AND ($3::text IS NULL OR tags @> ARRAY[$3])");
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM rm.contacts WHERE {conditions}"))
         .bind(scope.tenant_id())
         .bind(&search)
@@ -148,18 +165,26 @@ pub async fn list(pool: &PgPool, scope: TenantScope, filter: &ContactFilter, pag
 
 /// One live contact of the tenant.
 pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<ContactRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM rm.contacts WHERE {LIVE} AND id = $2"))
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(
+        sqlx::query_as(&format!("SELECT {COLUMNS} FROM rm.contacts WHERE {LIVE} AND id = $2"))
+            .bind(scope.tenant_id())
+            .bind(id)
+            .fetch_optional(pool)
+            .await?,
+    )
 }
 
 /// The ids of a contact's conversations (to move them on a merge).
-pub async fn conversation_ids(pool: &PgPool, scope: TenantScope, contact_id: Uuid) -> Result<Vec<Uuid>, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT id FROM rm.conversations WHERE tenant_id = $1 AND contact_id = $2 ORDER BY id")
-        .bind(scope.tenant_id())
-        .bind(contact_id)
-        .fetch_all(pool)
-        .await?)
+pub async fn conversation_ids(
+    pool: &PgPool,
+    scope: TenantScope,
+    contact_id: Uuid,
+) -> Result<Vec<Uuid>, ProjectionError> {
+    Ok(
+        sqlx::query_scalar("SELECT id FROM rm.conversations WHERE tenant_id = $1 AND contact_id = $2 ORDER BY id")
+            .bind(scope.tenant_id())
+            .bind(contact_id)
+            .fetch_all(pool)
+            .await?,
+    )
 }

@@ -149,7 +149,9 @@ fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, filter: &ConversationFilter
         qb.push(" AND c.division_id = ").push_bind(division);
     }
     if let Some(tag) = &filter.tag {
-        qb.push(" AND c.tags @> ARRAY[").push_bind(tag.to_lowercase()).push("]::text[]");
+        qb.push(" AND c.tags @> ARRAY[")
+            .push_bind(tag.to_lowercase())
+            .push("]::text[]");
     }
     match filter.unread {
         Some(true) => {
@@ -224,7 +226,11 @@ pub async fn list(
     push_filters(&mut rows, filter, true);
     if let Some(cursor) = &page.cursor {
         let (at, id) = parse_cursor(cursor)?;
-        rows.push(" AND (c.last_activity_at, c.id) < (").push_bind(at).push(", ").push_bind(id).push(")");
+        rows.push(" AND (c.last_activity_at, c.id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
     }
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(page.per_page + 1)
@@ -238,7 +244,12 @@ pub async fn list(
 }
 
 /// One conversation the caller may see.
-pub async fn get(pool: &PgPool, scope: TenantScope, visibility: &Visibility, id: Uuid) -> Result<Option<ConversationRow>, ProjectionError> {
+pub async fn get(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    id: Uuid,
+) -> Result<Option<ConversationRow>, ProjectionError> {
     let mut query = QueryBuilder::new(SELECT);
     push_scope(&mut query, scope, visibility);
     query.push(" AND c.id = ").push_bind(id);

@@ -41,7 +41,11 @@ struct NewMessage<'a> {
     first_response: bool,
 }
 
-async fn insert_message(conn: &mut PgConnection, event: &RecordedEvent, m: NewMessage<'_>) -> Result<(), ProjectionError> {
+async fn insert_message(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    m: NewMessage<'_>,
+) -> Result<(), ProjectionError> {
     let conversation_id = entity_id(event)?;
     sqlx::query(
         "INSERT INTO messages (id, tenant_id, conversation_id, position, direction, message_type, text, media_ids, \
@@ -85,7 +89,11 @@ async fn insert_message(conn: &mut PgConnection, event: &RecordedEvent, m: NewMe
 }
 
 /// Applies one conversation event.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: ConversationEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: ConversationEvent,
+) -> Result<(), ProjectionError> {
     let id = entity_id(event)?;
     let (at, version) = (event.recorded_at, event.version);
     match e {

@@ -10,7 +10,11 @@ use super::{entity_id, tenant};
 use crate::{ProjectionError, TenantScope};
 
 /// Applies one division event.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: DivisionEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: DivisionEvent,
+) -> Result<(), ProjectionError> {
     let id = entity_id(event)?;
     let tenant_id = tenant(event)?;
     let (at, version) = (event.recorded_at, event.version);
@@ -57,7 +61,10 @@ pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: Div
         }
     };
     query.execute(&mut *conn).await?;
-    if !matches!(event.event_type.as_str(), "DivisionCreated" | "DivisionUpdated" | "DivisionDeleted") {
+    if !matches!(
+        event.event_type.as_str(),
+        "DivisionCreated" | "DivisionUpdated" | "DivisionDeleted"
+    ) {
         sqlx::query("UPDATE divisions SET updated_at = $2, version = $3 WHERE id = $1")
             .bind(id)
             .bind(at)
@@ -96,26 +103,32 @@ const SELECT: &str = "SELECT d.id, d.name, d.description, \
 
 /// The tenant's divisions, by name.
 pub async fn list(pool: &PgPool, scope: TenantScope) -> Result<Vec<DivisionRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE d.tenant_id = $1 AND NOT d.deleted ORDER BY lower(d.name), d.id"))
-        .bind(scope.tenant_id())
-        .fetch_all(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND NOT d.deleted ORDER BY lower(d.name), d.id"
+    ))
+    .bind(scope.tenant_id())
+    .fetch_all(pool)
+    .await?)
 }
 
 /// One live division of the tenant.
 pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<DivisionRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE d.tenant_id = $1 AND d.id = $2 AND NOT d.deleted"))
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE d.tenant_id = $1 AND d.id = $2 AND NOT d.deleted"
+    ))
+    .bind(scope.tenant_id())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }
 
 /// The divisions an agent belongs to.
 pub async fn of_agent(pool: &PgPool, scope: TenantScope, agent_id: Uuid) -> Result<Vec<Uuid>, ProjectionError> {
-    Ok(sqlx::query_scalar("SELECT division_id FROM rm.division_members WHERE tenant_id = $1 AND agent_id = $2")
-        .bind(scope.tenant_id())
-        .bind(agent_id)
-        .fetch_all(pool)
-        .await?)
+    Ok(
+        sqlx::query_scalar("SELECT division_id FROM rm.division_members WHERE tenant_id = $1 AND agent_id = $2")
+            .bind(scope.tenant_id())
+            .bind(agent_id)
+            .fetch_all(pool)
+            .await?,
+    )
 }

@@ -59,11 +59,16 @@ pub struct NoteRow {
     pub version: i64,
 }
 
-const SELECT: &str = "SELECT n.id, n.conversation_id, n.author_agent_id, a.name AS author_name, n.content, n.created_at, \
+const SELECT: &str =
+    "SELECT n.id, n.conversation_id, n.author_agent_id, a.name AS author_name, n.content, n.created_at, \
      n.updated_at, n.version FROM rm.notes n LEFT JOIN rm.agents a ON a.id = n.author_agent_id";
 
 /// A conversation's live notes, oldest first.
-pub async fn of_conversation(pool: &PgPool, scope: TenantScope, conversation_id: Uuid) -> Result<Vec<NoteRow>, ProjectionError> {
+pub async fn of_conversation(
+    pool: &PgPool,
+    scope: TenantScope,
+    conversation_id: Uuid,
+) -> Result<Vec<NoteRow>, ProjectionError> {
     Ok(sqlx::query_as(&format!(
         "{SELECT} WHERE n.tenant_id = $1 AND n.conversation_id = $2 AND NOT n.deleted ORDER BY n.created_at, n.id"
     ))
@@ -75,9 +80,11 @@ pub async fn of_conversation(pool: &PgPool, scope: TenantScope, conversation_id:
 
 /// One live note of the tenant.
 pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<NoteRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!("{SELECT} WHERE n.tenant_id = $1 AND n.id = $2 AND NOT n.deleted"))
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "{SELECT} WHERE n.tenant_id = $1 AND n.id = $2 AND NOT n.deleted"
+    ))
+    .bind(scope.tenant_id())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }

@@ -11,7 +11,11 @@ use crate::directory::contains_pattern;
 use crate::{ProjectionError, TenantScope};
 
 /// Applies one quick-reply event.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: QuickReplyEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: QuickReplyEvent,
+) -> Result<(), ProjectionError> {
     let id = entity_id(event)?;
     let query = match e {
         QuickReplyEvent::QuickReplyCreated(q) => sqlx::query(
@@ -87,9 +91,11 @@ pub async fn usable_by(
 
 /// One live quick reply of the tenant (whoever owns it).
 pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<QuickReplyRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!("SELECT {COLUMNS} FROM rm.quick_replies WHERE tenant_id = $1 AND id = $2 AND NOT deleted"))
-        .bind(scope.tenant_id())
-        .bind(id)
-        .fetch_optional(pool)
-        .await?)
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rm.quick_replies WHERE tenant_id = $1 AND id = $2 AND NOT deleted"
+    ))
+    .bind(scope.tenant_id())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
 }

@@ -46,7 +46,12 @@ pub struct TransferFilter {
 }
 
 /// The tenant's transfers, newest first.
-pub async fn list(pool: &PgPool, scope: TenantScope, filter: &TransferFilter, page: &PageRequest) -> Result<Page<TransferRow>, ProjectionError> {
+pub async fn list(
+    pool: &PgPool,
+    scope: TenantScope,
+    filter: &TransferFilter,
+    page: &PageRequest,
+) -> Result<Page<TransferRow>, ProjectionError> {
     const WHERE: &str = "tenant_id = $1 AND ($2::uuid IS NULL OR conversation_id = $2) \
          AND ($3::uuid IS NULL OR from_agent_id = $3 OR to_agent_id = $3) \
          AND ($4::uuid IS NULL OR from_division_id = $4 OR to_division_id = $4) \
