@@ -127,6 +127,23 @@ impl ApiError {
     }
 }
 
+impl ApiError {
+    /// The error's body.
+    pub fn body(self) -> ErrorResponse {
+        match self {
+            ApiError::BadRequest(Json(body))
+            | ApiError::Unauthorized(Json(body))
+            | ApiError::Forbidden(Json(body))
+            | ApiError::NotFound(Json(body))
+            | ApiError::Conflict(Json(body))
+            | ApiError::Unprocessable(Json(body))
+            | ApiError::TooManyRequests(Json(body), _)
+            | ApiError::Internal(Json(body))
+            | ApiError::Unavailable(Json(body)) => body,
+        }
+    }
+}
+
 impl From<DomainError> for ApiError {
     fn from(error: DomainError) -> Self {
         match error {

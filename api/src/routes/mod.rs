@@ -5,8 +5,16 @@ pub mod agents;
 pub mod api_keys;
 pub mod auth;
 pub mod consistency;
+pub mod contacts;
+pub mod conversations;
+pub mod divisions;
 pub mod health;
+pub mod messages;
+pub mod notes;
+pub mod quick_replies;
 pub mod roles;
+pub mod transfers;
+pub mod visibility;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
@@ -15,8 +23,23 @@ use poem_openapi::{Object, OpenApiService, Tags};
 pub enum ApiTags {
     /// Login, logout, session and organization registration.
     Auth,
+    /// Conversation management: the inbox.
+    Conversations,
+    /// Retrieving and sending messages.
+    Messages,
+    /// Contact management.
+    Contacts,
     /// Agent CRUD and status management.
     Agents,
+    /// Internal conversation notes.
+    Notes,
+    /// Canned response templates.
+    #[oai(rename = "Quick Replies")]
+    QuickReplies,
+    /// Division (team) management (supervisor/admin).
+    Divisions,
+    /// Conversation transfer history.
+    Transfers,
     /// Roles and permissions (admin only).
     Roles,
     /// API keys for programmatic access.
@@ -107,6 +130,13 @@ pub type ApiService = OpenApiService<
         roles::RolesApi,
         api_keys::ApiKeysApi,
         activity_logs::ActivityLogsApi,
+        contacts::ContactsApi,
+        conversations::ConversationsApi,
+        messages::MessagesApi,
+        transfers::TransfersApi,
+        notes::NotesApi,
+        quick_replies::QuickRepliesApi,
+        divisions::DivisionsApi,
     ),
     (),
 >;
@@ -121,6 +151,13 @@ pub fn service() -> ApiService {
             roles::RolesApi,
             api_keys::ApiKeysApi,
             activity_logs::ActivityLogsApi,
+            contacts::ContactsApi,
+            conversations::ConversationsApi,
+            messages::MessagesApi,
+            transfers::TransfersApi,
+            notes::NotesApi,
+            quick_replies::QuickRepliesApi,
+            divisions::DivisionsApi,
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),

@@ -115,3 +115,14 @@ pub async fn page(
         data,
     })
 }
+
+/// One message of the tenant.
+pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<MessageRow>, ProjectionError> {
+    Ok(sqlx::query_as(&format!(
+        "SELECT {COLUMNS} FROM rm.messages WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(scope.tenant_id())
+    .bind(id)
+    .fetch_optional(pool)
+    .await?)
+}

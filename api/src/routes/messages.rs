@@ -1,0 +1,302 @@
+//! Messages tag: a conversation's messages (cursor paging both ways) and sending.
+
+use chrono::{DateTime, Utc};
+use omnistream_commands::conversations::{self as conversation_commands, OutgoingMessage};
+use omnistream_domain::conversation::{MessageBody, MessageType as DomainType};
+use omnistream_domain::Permission;
+use omnistream_projections::inbox::messages::{self as message_queries, Direction, MessageRow};
+use poem::web::Data;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use uuid::Uuid;
+
+use super::{visibility, ApiTags};
+use crate::auth::Auth;
+use crate::error::{ApiError, ApiResult};
+use crate::state::SharedState;
+
+/// What a message carries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MessageType {
+    /// Text.
+    Text,
+    /// An image.
+    Image,
+    /// A video.
+    Video,
+    /// Audio.
+    Audio,
+    /// A document.
+    Document,
+    /// A WhatsApp template.
+    Template,
+    /// A kind OmniStream does not handle yet.
+    Unsupported,
+}
+
+impl From<MessageType> for DomainType {
+    fn from(t: MessageType) -> Self {
+        match t {
+            MessageType::Text => DomainType::Text,
+            MessageType::Image => DomainType::Image,
+            MessageType::Video => DomainType::Video,
+            MessageType::Audio => DomainType::Audio,
+            MessageType::Document => DomainType::Document,
+            MessageType::Template => DomainType::Template,
+            MessageType::Unsupported => DomainType::Unsupported,
+        }
+    }
+}
+
+fn type_of(stored: &str) -> MessageType {
+    match stored {
+        "image" => MessageType::Image,
+        "video" => MessageType::Video,
+        "audio" => MessageType::Audio,
+        "document" => MessageType::Document,
+        "template" => MessageType::Template,
+        "unsupported" => MessageType::Unsupported,
+        _ => MessageType::Text,
+    }
+}
+
+/// Who sent a message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MessageDirection {
+    /// From the customer.
+    Inbound,
+    /// To the customer.
+    Outbound,
+}
+
+/// Where a message is on its way.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum MessageStatus {
+    /// Received from the customer.
+    Received,
+    /// Recorded, waiting for delivery.
+    Queued,
+    /// Accepted by the provider.
+    Sent,
+    /// Delivered to the customer's device.
+    Delivered,
+    /// Read by the customer.
+    Read,
+    /// Not delivered (final).
+    Failed,
+}
+
+fn status_of(stored: &str) -> MessageStatus {
+    match stored {
+        "queued" => MessageStatus::Queued,
+        "sent" => MessageStatus::Sent,
+        "delivered" => MessageStatus::Delivered,
+        "read" => MessageStatus::Read,
+        "failed" => MessageStatus::Failed,
+        _ => MessageStatus::Received,
+    }
+}
+
+/// A message.
+#[derive(Debug, Clone, Object)]
+pub struct Message {
+    /// Id.
+    pub id: Uuid,
+    /// The conversation.
+    pub conversation_id: Uuid,
+    /// Who sent it.
+    pub direction: MessageDirection,
+    /// What it carries.
+    pub message_type: MessageType,
+    /// Text or caption.
+    #[oai(skip_serializing_if_is_none)]
+    pub text: Option<String>,
+    /// Media.
+    pub media_ids: Vec<Uuid>,
+    /// The message it answers.
+    #[oai(skip_serializing_if_is_none)]
+    pub reply_to_message_id: Option<Uuid>,
+    /// Delivery status.
+    pub status: MessageStatus,
+    /// The agent who wrote it.
+    #[oai(skip_serializing_if_is_none)]
+    pub author_agent_id: Option<Uuid>,
+    /// The quick reply used.
+    #[oai(skip_serializing_if_is_none)]
+    pub quick_reply_id: Option<Uuid>,
+    /// Whether it was the conversation's first reply.
+    pub first_response: bool,
+    /// Order within the conversation.
+    pub position: i64,
+    /// When it was recorded.
+    pub created_at: DateTime<Utc>,
+}
+
+impl From<MessageRow> for Message {
+    fn from(row: MessageRow) -> Self {
+        Self {
+            id: row.id,
+            conversation_id: row.conversation_id,
+            direction: if row.direction == "inbound" {
+                MessageDirection::Inbound
+            } else {
+                MessageDirection::Outbound
+            },
+            message_type: type_of(&row.message_type),
+            text: row.text,
+            media_ids: row.media_ids,
+            reply_to_message_id: row.reply_to_message_id,
+            status: status_of(&row.status),
+            author_agent_id: row.author_agent_id,
+            quick_reply_id: row.quick_reply_id,
+            first_response: row.first_response,
+            position: row.position,
+            created_at: row.created_at,
+        }
+    }
+}
+
+/// A page of messages, oldest first.
+#[derive(Debug, Clone, Object)]
+pub struct MessageListResponse {
+    /// The messages, oldest first.
+    pub data: Vec<Message>,
+    /// Pass as `before` for older messages.
+    #[oai(skip_serializing_if_is_none)]
+    pub before_cursor: Option<i64>,
+    /// Pass as `after` for newer messages.
+    #[oai(skip_serializing_if_is_none)]
+    pub after_cursor: Option<i64>,
+}
+
+/// A message to send (or, with `direction: inbound` on an `api` conversation, to record
+/// from the customer). Needs text, media or a quick reply.
+#[derive(Debug, Clone, Object)]
+pub struct SendMessageRequest {
+    /// Text (at most 4096 characters).
+    pub text: Option<String>,
+    /// Uploaded media.
+    pub media_ids: Option<Vec<Uuid>>,
+    /// A quick reply whose content (variables rendered) becomes the text.
+    pub quick_reply_id: Option<Uuid>,
+    /// The message this one answers.
+    pub reply_to_message_id: Option<Uuid>,
+    /// The message type (default: text, or image when only media is sent).
+    pub message_type: Option<MessageType>,
+    /// `outbound` (default) or `inbound` (API channel only).
+    pub direction: Option<MessageDirection>,
+}
+
+/// Sending answers.
+#[derive(ApiResponse)]
+pub enum MessageSent {
+    /// Recorded (queued for delivery when outbound).
+    #[oai(status = 201)]
+    Created(
+        Json<Message>,
+        #[oai(header = "X-Stream-Version")] i64,
+        #[oai(header = "X-Event-Position")] Option<i64>,
+    ),
+}
+
+/// Message operations.
+pub struct MessagesApi;
+
+#[OpenApi(tag = "ApiTags::Messages")]
+impl MessagesApi {
+    /// A conversation's messages, oldest first: the newest page without cursors, then
+    /// `before` for older and `after` for newer (needs `conversations.view`).
+    #[oai(path = "/api/conversations/:id/messages", method = "get")]
+    async fn list(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        /// Messages before this position.
+        before: Query<Option<i64>>,
+        /// Messages after this position.
+        after: Query<Option<i64>>,
+        /// How many (1-200, default 50).
+        limit: Query<Option<i64>>,
+    ) -> ApiResult<Json<MessageListResponse>> {
+        let principal = auth.principal().require(Permission::ConversationsView)?;
+        let limit = limit.0.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(ApiError::validation("limit", "limit must be between 1 and 200"));
+        }
+        let direction = match (before.0, after.0) {
+            (Some(_), Some(_)) => return Err(ApiError::validation("before", "send before or after, not both")),
+            (_, Some(after)) => Direction::After(after),
+            (before, None) => Direction::Before(before),
+        };
+        visibility::conversation(state.0, principal, id.0, None).await?;
+        let page = message_queries::page(&state.pool, principal.scope()?, id.0, direction, limit).await?;
+        Ok(Json(MessageListResponse {
+            data: page.data.into_iter().map(Message::from).collect(),
+            before_cursor: page.before_cursor,
+            after_cursor: page.after_cursor,
+        }))
+    }
+
+    /// Sends a message: recorded as queued for delivery by the channel; with an
+    /// `Idempotency-Key` a retried send never sends twice (needs `messages.send`).
+    #[oai(path = "/api/conversations/:id/messages", method = "post")]
+    async fn send(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<SendMessageRequest>,
+    ) -> ApiResult<MessageSent> {
+        let principal = auth.principal().require(Permission::MessagesSend)?;
+        let body = body.0;
+        visibility::conversation(state.0, principal, id.0, None).await?;
+        let media_ids = body.media_ids.unwrap_or_default();
+        let message_type = body.message_type.map(DomainType::from).unwrap_or(
+            if body.text.is_none() && body.quick_reply_id.is_none() && !media_ids.is_empty() {
+                DomainType::Image
+            } else {
+                DomainType::Text
+            },
+        );
+        let message = MessageBody {
+            message_type,
+            text: body.text,
+            media_ids,
+            reply_to_message_id: body.reply_to_message_id,
+        };
+        let ctx = principal.command_context()?;
+        let executed = match body.direction {
+            Some(MessageDirection::Inbound) => {
+                if body.quick_reply_id.is_some() {
+                    return Err(ApiError::validation(
+                        "quick_reply_id",
+                        "customers do not use quick replies",
+                    ));
+                }
+                conversation_commands::receive(&state.bus, &ctx, id.0, message).await?
+            }
+            _ => {
+                let outgoing = OutgoingMessage {
+                    body: message,
+                    quick_reply_id: body.quick_reply_id,
+                    author_agent_id: principal.agent_id(),
+                };
+                conversation_commands::send(&state.bus, &ctx, id.0, outgoing).await?
+            }
+        };
+        super::consistency::wait_for_position(state.0, "inbox", executed.position).await?;
+        let sent = message_queries::get(&state.pool, principal.scope()?, executed.id)
+            .await?
+            .ok_or_else(|| ApiError::not_found("message"))?;
+        Ok(MessageSent::Created(
+            Json(sent.into()),
+            executed.version,
+            executed.position,
+        ))
+    }
+}
