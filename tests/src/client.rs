@@ -110,6 +110,61 @@ impl TestApp {
         self.login(&email, "agent-pass-1").await
     }
 
+    /// Sends a JSON request as a session; asserts the status; answers the body.
+    pub async fn call(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+    ) -> Value {
+        let mut request = self.as_session(method.clone(), path, &session.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.expect("request");
+        let actual = response.status();
+        let text = response.text().await.unwrap_or_default();
+        assert_eq!(actual, status, "{method} {path}: {text}");
+        serde_json::from_str(&text).unwrap_or(Value::Null)
+    }
+
+    /// Creates a contact; answers its id.
+    pub async fn contact(&self, session: &Session, body: Value) -> Uuid {
+        let contact = self
+            .call(session, Method::POST, "/api/contacts", Some(body), StatusCode::CREATED)
+            .await;
+        Uuid::parse_str(contact["id"].as_str().expect("id")).expect("uuid")
+    }
+
+    /// Starts an API-channel conversation with a new contact named `name`; answers its id.
+    pub async fn conversation(&self, session: &Session, name: &str) -> Uuid {
+        let contact_id = self.contact(session, json!({ "name": name })).await;
+        let conversation = self
+            .call(
+                session,
+                Method::POST,
+                "/api/conversations",
+                Some(json!({ "contact_id": contact_id, "channel": "api" })),
+                StatusCode::CREATED,
+            )
+            .await;
+        Uuid::parse_str(conversation["id"].as_str().expect("id")).expect("uuid")
+    }
+
+    /// Posts a message into a conversation (`inbound` from the customer, or `outbound`).
+    pub async fn message(&self, session: &Session, conversation: Uuid, direction: &str, text: &str) -> Value {
+        self.call(
+            session,
+            Method::POST,
+            &format!("/api/conversations/{conversation}/messages"),
+            Some(json!({ "text": text, "direction": direction })),
+            StatusCode::CREATED,
+        )
+        .await
+    }
+
     /// Logs in; panics unless it succeeds.
     pub async fn login(&self, email: &str, password: &str) -> Session {
         let response = self
