@@ -193,8 +193,10 @@ mod tests {
             editor: Editor { agent_id, supervises },
             content: "called back twice".into(),
         };
-        assert!(given::<Note>(&[added.clone()]).when(edit(Some(author), false)).is_ok());
-        assert!(given::<Note>(&[added.clone()])
+        assert!(given::<Note>(std::slice::from_ref(&added))
+            .when(edit(Some(author), false))
+            .is_ok());
+        assert!(given::<Note>(std::slice::from_ref(&added))
             .when(edit(Some(Uuid::from_u128(2)), true))
             .is_ok());
         assert!(matches!(

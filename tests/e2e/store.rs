@@ -263,7 +263,11 @@ async fn catch_up_readers_never_pass_an_open_transaction() {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     let streams: Vec<_> = rest.iter().map(|e| e.stream_id.as_str()).collect();
-    assert_eq!(streams, vec!["slow", "late-1", "late-2", "late-3"], "nothing skipped once it commits");
+    assert_eq!(
+        streams,
+        vec!["slow", "late-1", "late-2", "late-3"],
+        "nothing skipped once it commits"
+    );
     assert_eq!(rest[0].position, slow_position);
     assert!(rest[1].position > slow_position);
 }
