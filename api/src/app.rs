@@ -83,7 +83,14 @@ impl Application {
         if config.run_projections {
             spawn_projection_workers(&pool, &store, projection_metrics, shutdown_rx.clone());
         }
-        spawn_idempotency_purge(pool.clone(), shutdown_rx);
+        spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
+        let job_bus = CommandBus::new(Arc::new(store.clone()));
+        tokio::spawn(omnistream_commands::jobs::work(
+            job_bus,
+            pool.clone(),
+            Duration::from_millis(500),
+            shutdown_rx,
+        ));
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         let port = acceptor
             .local_addr()

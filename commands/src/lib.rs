@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod divisions;
 pub mod error;
 pub mod idempotency;
+pub mod jobs;
 pub mod notes;
 pub mod password;
 pub mod quick_replies;

@@ -11,6 +11,7 @@ pub mod page;
 pub mod projection;
 pub mod rebuild;
 pub mod runner;
+pub mod scheduler;
 pub mod state;
 pub mod tenant_scope;
 pub mod wait;
@@ -28,6 +29,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::DirectoryProjection),
         Arc::new(activity_log::ActivityLogProjection),
         Arc::new(inbox::InboxProjection),
+        Arc::new(scheduler::SchedulerProjection),
     ]
 }
 

@@ -180,7 +180,7 @@ async fn a_super_admin_acts_across_tenants_only_when_naming_one() {
         .unwrap();
     // The login read model may lag the CLI's append by a moment.
     let mut response = None;
-    for _ in 0..50 {
+    for _ in 0..300 {
         let attempt = app
             .request(Method::POST, "/api/auth/login")
             .json(&json!({"email": "root@omnistream.test", "password": "root-pass-1"}))

@@ -275,7 +275,7 @@ async fn agents_see_their_own_unassigned_and_their_divisions_conversations() {
         &admin,
         Method::POST,
         &format!("/api/conversations/{team}/transfer"),
-        Some(json!({"agent_id": colleague.agent_id, "division_id": division["id"], "reason": "billing question"})),
+        Some(json!({"agent_id": colleague.agent_id, "division_id": division["division"]["id"], "reason": "billing question"})),
         StatusCode::OK,
     )
     .await;
@@ -363,4 +363,52 @@ async fn bulk_changes_report_per_item_and_do_not_roll_back() {
         .await
         .unwrap();
     expect_error(no_status, StatusCode::BAD_REQUEST, "validation_failed").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_snoozed_conversation_opens_again_when_its_time_comes() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let id = app.conversation(&admin, "Budi").await;
+    let until = chrono::Utc::now() + chrono::Duration::milliseconds(1500);
+    app.call(
+        &admin,
+        Method::PUT,
+        &format!("/api/conversations/{id}/status"),
+        Some(json!({"status": "snoozed", "snoozed_until": until.to_rfc3339()})),
+        StatusCode::OK,
+    )
+    .await;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let mut status = String::new();
+    while std::time::Instant::now() < deadline {
+        let conversation = app
+            .call(
+                &admin,
+                Method::GET,
+                &format!("/api/conversations/{id}"),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        status = conversation["status"].as_str().unwrap_or_default().to_owned();
+        if status == "open" {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+    assert_eq!(status, "open", "the wake-up job reopened it");
+    assert!(chrono::Utc::now() >= until, "not before its time");
+    let woken_by: String = sqlx::query_scalar(
+        "SELECT metadata->'actor'->>'kind' FROM events WHERE event_type = 'ConversationStatusChanged' ORDER BY position DESC LIMIT 1",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    assert_eq!(woken_by, "system");
+    let jobs: i64 = sqlx::query_scalar("SELECT count(*) FROM jobs WHERE done_at IS NOT NULL")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(jobs, 1, "one job, run once");
 }

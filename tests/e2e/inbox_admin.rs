@@ -26,12 +26,12 @@ async fn transfers_move_conversations_and_keep_a_history() {
             &admin,
             Method::POST,
             &format!("/api/conversations/{id}/transfer"),
-            Some(json!({"agent_id": agent.agent_id, "division_id": division["id"], "reason": "speaks Javanese"})),
+            Some(json!({"agent_id": agent.agent_id, "division_id": division["division"]["id"], "reason": "speaks Javanese"})),
             StatusCode::OK,
         )
         .await;
     assert_eq!(moved["assignee"]["id"], agent.agent_id.to_string());
-    assert_eq!(moved["division_id"], division["id"]);
+    assert_eq!(moved["division_id"], division["division"]["id"]);
     let history = app
         .call(
             &admin,
@@ -256,7 +256,7 @@ async fn divisions_have_members_and_counts_and_are_for_supervisors() {
         )
         .await;
     assert_eq!(division["agent_count"], 1);
-    let id = division["id"].as_str().unwrap().to_owned();
+    let id = division["division"]["id"].as_str().unwrap().to_owned();
     let conversation = app.conversation(&admin, "Budi").await;
     app.call(
         &admin,
@@ -289,7 +289,7 @@ async fn divisions_have_members_and_counts_and_are_for_supervisors() {
             StatusCode::OK,
         )
         .await;
-    assert_eq!(renamed["name"], "Care");
+    assert_eq!(renamed["division"]["name"], "Care");
     let denied = app
         .as_session(Method::GET, "/api/divisions", &agent.token)
         .send()

@@ -39,7 +39,6 @@ pub struct Division {
 #[derive(Debug, Clone, Object)]
 pub struct DivisionWithCount {
     /// The division.
-    #[oai(flatten)]
     pub division: Division,
     /// Its agents.
     pub agent_ids: Vec<Uuid>,

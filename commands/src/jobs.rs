@@ -1,0 +1,122 @@
+//! Running due jobs: claimed with `FOR UPDATE SKIP LOCKED` (any number of workers), each
+//! turned into a command by the system actor; failures are retried with backoff.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use omnistream_domain::conversation::{Conversation, ConversationCommand};
+use omnistream_domain::{Actor, DomainError};
+use sqlx::{FromRow, PgPool};
+use uuid::Uuid;
+
+use crate::{CommandBus, CommandContext, CommandError, Scope};
+
+/// How long a claimed job stays locked before another worker may retry it.
+const LEASE_SECONDS: i32 = 60;
+
+/// A due job.
+#[derive(Debug, Clone, FromRow)]
+pub struct Job {
+    /// Id.
+    pub id: Uuid,
+    /// Its tenant.
+    pub tenant_id: Option<Uuid>,
+    /// What to do.
+    pub kind: String,
+    /// With what.
+    pub payload: serde_json::Value,
+    /// Attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due jobs.
+pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<Job>, CommandError> {
+    Ok(sqlx::query_as(
+        "UPDATE jobs SET locked_until = now() + make_interval(secs => $2), attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND due_at <= now() \
+                      AND (locked_until IS NULL OR locked_until < now()) \
+                      ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         RETURNING id, tenant_id, kind, payload, attempts",
+    )
+    .bind(limit)
+    .bind(f64::from(LEASE_SECONDS))
+    .fetch_all(pool)
+    .await?)
+}
+
+/// Runs one job's command.
+pub async fn run(bus: &CommandBus, job: &Job) -> Result<(), CommandError> {
+    let Some(tenant_id) = job.tenant_id else {
+        return Err(DomainError::Rule(format!("job {} has no tenant", job.id)).into());
+    };
+    let ctx = CommandContext::new(Scope::Tenant(tenant_id), Actor::system(), None);
+    match job.kind.as_str() {
+        "conversation.wake_up" => {
+            let conversation_id = job.payload["conversation_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| DomainError::Rule("wake-up job without a conversation".into()))?;
+            let until: DateTime<Utc> = serde_json::from_value(job.payload["snoozed_until"].clone())
+                .map_err(|e| DomainError::Rule(format!("wake-up job without a time: {e}")))?;
+            bus.execute::<Conversation>(
+                &ctx,
+                conversation_id,
+                ConversationCommand::WakeUp { snoozed_until: until },
+            )
+            .await?;
+            Ok(())
+        }
+        other => Err(DomainError::Rule(format!("unknown job kind {other}")).into()),
+    }
+}
+
+/// Marks a job done.
+pub async fn complete(pool: &PgPool, id: Uuid) -> Result<(), CommandError> {
+    sqlx::query("UPDATE jobs SET done_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Records a failure; the job runs again after an exponential backoff (at most an hour).
+pub async fn fail(pool: &PgPool, job: &Job, error: &str) -> Result<(), CommandError> {
+    let backoff = 2f64.powi(job.attempts.min(12)).min(3600.0);
+    sqlx::query("UPDATE jobs SET locked_until = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1")
+        .bind(job.id)
+        .bind(backoff)
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Claims and runs due jobs until `shutdown` turns true, polling every `interval`.
+pub async fn work(bus: CommandBus, pool: PgPool, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+    loop {
+        match claim_due(&pool, 50).await {
+            Ok(jobs) => {
+                for job in &jobs {
+                    let outcome = match run(&bus, job).await {
+                        Ok(()) => complete(&pool, job.id).await,
+                        Err(error) => {
+                            tracing::warn!(job = %job.id, kind = %job.kind, %error, "job failed; will retry");
+                            fail(&pool, job, &error.to_string()).await
+                        }
+                    };
+                    if let Err(error) = outcome {
+                        tracing::error!(job = %job.id, %error, "could not record a job's outcome");
+                    }
+                }
+                if !jobs.is_empty() {
+                    continue;
+                }
+            }
+            Err(error) => tracing::warn!(%error, "claiming jobs failed"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(interval) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
