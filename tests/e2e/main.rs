@@ -14,6 +14,7 @@ mod inbox_admin;
 mod messages;
 mod openapi;
 mod projections;
+mod realtime;
 mod replay;
 mod roles;
 mod store;

@@ -305,6 +305,9 @@ pub struct BulkItemResult {
     /// The stream version after the change.
     #[oai(skip_serializing_if_is_none)]
     pub version: Option<i64>,
+    /// The global position of the change (absent when nothing changed).
+    #[oai(skip_serializing_if_is_none)]
+    pub position: Option<i64>,
     /// Why not.
     #[oai(skip_serializing_if_is_none)]
     pub error: Option<ErrorResponse>,
@@ -422,12 +425,14 @@ async fn bulk_item(
             conversation_id: id,
             ok: true,
             version: Some(executed.version),
+            position: executed.position,
             error: None,
         },
         Err(error) => BulkItemResult {
             conversation_id: id,
             ok: false,
             version: None,
+            position: None,
             error: Some(error.body()),
         },
     }
@@ -667,6 +672,9 @@ impl ConversationsApi {
         for id in &body.conversation_ids {
             results.push(bulk_item(state.0, principal, &ctx, *id, command.clone()).await);
         }
+        // Answer once the inbox shows every change made.
+        let last = results.iter().filter_map(|r| r.position).max();
+        wait_for_position(state.0, "inbox", last).await?;
         let succeeded = results.iter().filter(|r| r.ok).count() as i64;
         Ok(Json(BulkConversationResponse {
             failed: results.len() as i64 - succeeded,

@@ -13,6 +13,7 @@ pub mod messages;
 pub mod notes;
 pub mod quick_replies;
 pub mod roles;
+pub mod stream;
 pub mod transfers;
 pub mod visibility;
 
@@ -137,6 +138,7 @@ pub type ApiService = OpenApiService<
         notes::NotesApi,
         quick_replies::QuickRepliesApi,
         divisions::DivisionsApi,
+        stream::StreamApi,
     ),
     (),
 >;
@@ -158,6 +160,7 @@ pub fn service() -> ApiService {
             notes::NotesApi,
             quick_replies::QuickRepliesApi,
             divisions::DivisionsApi,
+            stream::StreamApi,
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),

@@ -107,4 +107,4 @@ impl EventStore for PgEventStore {
     }
 }
 
-pub use read::read_tenant;
+pub use read::{checkpoint_at, current_checkpoint, read_tenant, read_tenant_after};

@@ -70,3 +70,51 @@ pub async fn read_tenant(
         .await?;
     rows.iter().map(decode).collect()
 }
+
+/// Like the catch-up read of everything, restricted to one tenant: up to `limit` of its
+/// events after a checkpoint, never passing a transaction that may still commit.
+pub async fn read_tenant_after(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM events \
+         WHERE tenant_id = $1 AND (tx_id, position) > ($2::text::xid8, $3) \
+           AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
+         ORDER BY tx_id, position LIMIT $4"
+    );
+    let rows = sqlx::query(&sql)
+        .bind(tenant_id)
+        .bind(after.tx_id.to_string())
+        .bind(after.position)
+        .bind(limit)
+        .fetch_all(pool)
+        .await?;
+    rows.iter().map(decode).collect()
+}
+
+/// The checkpoint just after the event at `position` (`None`: no such event).
+pub async fn checkpoint_at(pool: &PgPool, position: i64) -> Result<Option<Checkpoint>, StoreError> {
+    let tx_id: Option<i64> = sqlx::query_scalar("SELECT tx_id::text::bigint FROM events WHERE position = $1")
+        .bind(position)
+        .fetch_optional(pool)
+        .await?;
+    Ok(tx_id.map(|tx_id| Checkpoint { tx_id, position }))
+}
+
+/// The checkpoint after everything readable now: where a reader that wants only new
+/// events starts.
+pub async fn current_checkpoint(pool: &PgPool) -> Result<Checkpoint, StoreError> {
+    let row: Option<(i64, i64)> = sqlx::query_as(
+        "SELECT tx_id::text::bigint, position FROM events \
+         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, position DESC LIMIT 1",
+    )
+    .fetch_optional(pool)
+    .await?;
+    Ok(row.map_or(Checkpoint::default(), |(tx_id, position)| Checkpoint {
+        tx_id,
+        position,
+    }))
+}
