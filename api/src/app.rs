@@ -99,10 +99,12 @@ impl Application {
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
         let bus = CommandBus::new(Arc::new(store.clone()));
+        let media = omnistream_commands::media::LocalMediaStore::new(config.media_dir.clone());
         let state = Arc::new(AppState {
             pool,
             store,
             bus,
+            media,
             config,
             registry,
             http,
@@ -142,14 +144,18 @@ pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
     let api = routes::service();
     let spec = api.spec_endpoint();
     let docs = api.swagger_ui();
-    let max_body = state.config.max_body_bytes;
+    let limits = body_limit::Limits {
+        default: state.config.max_body_bytes,
+        // Uploads carry files; the multipart envelope needs a little room on top.
+        uploads: state.config.media_max_bytes + 64 * 1024,
+    };
     Route::new()
         .at("/api/openapi.json", spec)
         .nest("/api/docs", docs)
         .at("/metrics", get(prometheus_metrics))
         .nest("/", api)
         .around(idempotency_middleware::around)
-        .around(move |next, req| body_limit::limit(next, req, max_body))
+        .around(move |next, req| body_limit::limit(next, req, limits))
         .around(request::around)
         .data(state)
 }

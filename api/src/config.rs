@@ -23,6 +23,10 @@ pub struct Config {
     pub read_wait: Duration,
     /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
     pub run_projections: bool,
+    /// `OMNISTREAM_MEDIA_DIR`: where uploaded media are kept.
+    pub media_dir: std::path::PathBuf,
+    /// `OMNISTREAM_MEDIA_MAX_BYTES`: the largest upload accepted.
+    pub media_max_bytes: usize,
     /// `OMNISTREAM_LOG_FORMAT`: `json` or `text`.
     pub log_json: bool,
 }
@@ -67,6 +71,10 @@ impl Config {
             append_writers: parsed("OMNISTREAM_APPEND_WRITERS", 2)?,
             read_wait: Duration::from_millis(parsed("OMNISTREAM_READ_WAIT_MS", 5000)?),
             run_projections: parsed("OMNISTREAM_PROJECTIONS", true)?,
+            media_dir: var("OMNISTREAM_MEDIA_DIR")
+                .unwrap_or_else(|| "data/media".to_owned())
+                .into(),
+            media_max_bytes: parsed("OMNISTREAM_MEDIA_MAX_BYTES", 16 * 1024 * 1024)?,
             log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
         })
     }
@@ -82,6 +90,8 @@ impl Config {
             append_writers: 2,
             read_wait: Duration::from_secs(5),
             run_projections: true,
+            media_dir: std::env::temp_dir().join("omnistream-media"),
+            media_max_bytes: 16 * 1024 * 1024,
             log_json: false,
         }
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use omnistream_commands::media::LocalMediaStore;
 use omnistream_commands::CommandBus;
 use omnistream_store::PgEventStore;
 use prometheus::Registry;
@@ -19,6 +20,8 @@ pub struct AppState {
     pub store: PgEventStore,
     /// Runs commands against the store.
     pub bus: CommandBus,
+    /// Where uploaded media are kept.
+    pub media: LocalMediaStore,
     /// The configuration.
     pub config: Config,
     /// Prometheus metrics.

@@ -19,6 +19,9 @@ pub enum CommandError {
     /// A credentials query failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The media store failed.
+    #[error("media storage failed: {0}")]
+    Storage(String),
     /// Hashing failed (never expected with valid parameters).
     #[error("password hashing failed: {0}")]
     Hashing(String),

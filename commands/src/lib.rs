@@ -12,6 +12,7 @@ pub mod divisions;
 pub mod error;
 pub mod idempotency;
 pub mod jobs;
+pub mod media;
 pub mod notes;
 pub mod password;
 pub mod quick_replies;

@@ -3,7 +3,7 @@
 use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
-    agent, api_key, claim, contact, conversation, division, note, organization, quick_reply, role, super_admin,
+    agent, api_key, claim, contact, conversation, division, media, note, organization, quick_reply, role, super_admin,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -55,5 +55,6 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<quick_reply::QuickReplyCreated>("QuickReplyCreated"),
         entry::<quick_reply::QuickReplyUpdated>("QuickReplyUpdated"),
         entry::<quick_reply::QuickReplyDeleted>("QuickReplyDeleted"),
+        entry::<media::MediaUploaded>("MediaUploaded"),
     ]
 }

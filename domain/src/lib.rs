@@ -11,6 +11,7 @@ pub mod division;
 pub mod envelope;
 pub mod error;
 pub mod event_schemas;
+pub mod media;
 pub mod note;
 pub mod organization;
 pub mod permission;

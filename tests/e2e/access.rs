@@ -95,14 +95,23 @@ async fn every_secured_operation_answers_401_and_403() {
             .replace("{stream}", "agent-x");
         let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = body_for(method, template);
-        let anonymous = app.request(verb.clone(), &path).json(&body).send().await.unwrap();
+        let send = |request: reqwest::RequestBuilder| {
+            if template == "/api/media" && method == "post" {
+                let part = reqwest::multipart::Part::bytes(b"hello".to_vec())
+                    .file_name("a.txt")
+                    .mime_str("text/plain")
+                    .unwrap();
+                request.multipart(reqwest::multipart::Form::new().part("file", part))
+            } else {
+                request.json(&body)
+            }
+        };
+        let anonymous = send(app.request(verb.clone(), &path)).send().await.unwrap();
         expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
         if OPEN_TO_ANY_PRINCIPAL.contains(&(method.as_str(), template.as_str())) {
             continue;
         }
-        let refused = app
-            .as_session(verb, &path, &powerless.token)
-            .json(&body)
+        let refused = send(app.as_session(verb, &path, &powerless.token))
             .send()
             .await
             .unwrap();

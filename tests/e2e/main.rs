@@ -11,6 +11,7 @@ mod conversations;
 mod errors;
 mod idempotency;
 mod inbox_admin;
+mod media;
 mod messages;
 mod openapi;
 mod projections;

@@ -230,3 +230,29 @@ pub async fn expect_error(response: Response, status: StatusCode, code: &str) ->
     );
     body
 }
+
+/// Asserts an oversized request was refused: a 413 `ErrorResponse`, or the connection closed
+/// while the client was still writing (the server answers before reading the whole body).
+pub async fn expect_too_large(result: Result<Response, reqwest::Error>) {
+    match result {
+        Ok(response) => {
+            expect_error(response, StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large").await;
+        }
+        Err(error) => assert!(error.is_request(), "unexpected failure: {error}"),
+    }
+}
+
+impl TestApp {
+    /// Sends raw request head bytes over TCP and answers the response head and body as text;
+    /// for requests no well-behaved client would send (a declared body that never comes).
+    pub async fn raw(&self, head: &str) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = self.address.trim_start_matches("http://");
+        let mut socket = tokio::net::TcpStream::connect(address).await.expect("connect");
+        socket.write_all(head.as_bytes()).await.expect("write");
+        let mut answer = Vec::new();
+        let read = tokio::time::timeout(std::time::Duration::from_secs(10), socket.read_to_end(&mut answer));
+        let _ = read.await;
+        String::from_utf8_lossy(&answer).into_owned()
+    }
+}

@@ -82,10 +82,17 @@ pub async fn fresh_store() -> (PgPool, PgEventStore) {
 
 /// Starts the real application on port 0 against a fresh database.
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// Starts the real application with a configuration adjusted by `adjust`.
+pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     let url = fresh_database().await;
     let mut config = Config::for_database(&url);
     config.max_connections = 6;
     config.append_writers = 2;
+    config.media_dir = std::env::temp_dir().join(format!("omnistream-test-media-{}", uuid::Uuid::new_v4().simple()));
+    adjust(&mut config);
     let app = Application::build(config).await.expect("build app");
     let port = app.port();
     let state = app.state();

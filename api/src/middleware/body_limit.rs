@@ -5,8 +5,22 @@ use poem::error::ReadBodyError;
 use poem::http::{header, StatusCode};
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
 
-/// The middleware, built with the largest body accepted.
-pub async fn limit<E: Endpoint>(next: E, mut req: Request, max_bytes: usize) -> poem::Result<Response> {
+/// The largest bodies accepted.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// For every route but uploads.
+    pub default: usize,
+    /// For `POST /api/media`.
+    pub uploads: usize,
+}
+
+/// The middleware, built with the limits.
+pub async fn limit<E: Endpoint>(next: E, mut req: Request, limits: Limits) -> poem::Result<Response> {
+    let max_bytes = if req.uri().path().trim_end_matches('/') == "/api/media" {
+        limits.uploads
+    } else {
+        limits.default
+    };
     let declared = req
         .headers()
         .get(header::CONTENT_LENGTH)

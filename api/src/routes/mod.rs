@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod divisions;
 pub mod health;
+pub mod media;
 pub mod messages;
 pub mod notes;
 pub mod quick_replies;
@@ -39,6 +40,8 @@ pub enum ApiTags {
     QuickReplies,
     /// Division (team) management (supervisor/admin).
     Divisions,
+    /// Media upload and proxy.
+    Media,
     /// Conversation transfer history.
     Transfers,
     /// Roles and permissions (admin only).
@@ -139,6 +142,7 @@ pub type ApiService = OpenApiService<
         quick_replies::QuickRepliesApi,
         divisions::DivisionsApi,
         stream::StreamApi,
+        media::MediaApi,
     ),
     (),
 >;
@@ -161,6 +165,7 @@ pub fn service() -> ApiService {
             quick_replies::QuickRepliesApi,
             divisions::DivisionsApi,
             stream::StreamApi,
+            media::MediaApi,
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),

@@ -5,6 +5,7 @@ pub mod contacts;
 pub mod conversation_queries;
 pub mod conversations;
 pub mod divisions;
+pub mod media;
 pub mod messages;
 pub mod notes;
 pub mod quick_replies;
@@ -51,7 +52,7 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -64,6 +65,7 @@ impl Projection for InboxProjection {
             "quick_replies",
             "divisions",
             "division_members",
+            "media",
         ]
     }
 
@@ -78,6 +80,7 @@ impl Projection for InboxProjection {
             "note" => notes::apply(conn, event, event.decode()?).await,
             "quickreply" => quick_replies::apply(conn, event, event.decode()?).await,
             "division" => divisions::apply(conn, event, event.decode()?).await,
+            "media" => media::apply(conn, event, event.decode()?).await,
             _ => Ok(()),
         }
     }

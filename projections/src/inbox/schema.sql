@@ -132,3 +132,14 @@ CREATE TABLE division_members (
     PRIMARY KEY (division_id, agent_id)
 );
 CREATE INDEX division_members_agent ON division_members (agent_id);
+
+CREATE TABLE media (
+    id            UUID PRIMARY KEY,
+    tenant_id     UUID NOT NULL,
+    file_name     TEXT NOT NULL,
+    content_type  TEXT NOT NULL,
+    size          BIGINT NOT NULL,
+    sha256        TEXT NOT NULL,
+    uploaded_by   UUID,
+    created_at    TIMESTAMPTZ NOT NULL
+);
