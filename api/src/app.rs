@@ -8,7 +8,7 @@ use omnistream_commands::{idempotency, CommandBus};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
-use omnistream_store::{EventStore, PgEventStore};
+use omnistream_store::{EventStore, PgEventStore, Shredder, ShreddingStore};
 use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
 use poem::web::Data;
 use poem::{get, handler, EndpointExt, Route, Server};
@@ -45,13 +45,21 @@ pub async fn connect(config: &Config) -> anyhow::Result<(sqlx::PgPool, PgEventSt
     Ok((pool, store))
 }
 
+/// The store as everything but the writer sees it: personal fields sealed on the way in and
+/// opened on the way out.
+pub fn shredding(pool: &sqlx::PgPool, store: &PgEventStore) -> Arc<ShreddingStore> {
+    Arc::new(ShreddingStore::new(
+        Arc::new(store.clone()),
+        Shredder::new(pool.clone()),
+    ))
+}
+
 /// Installs every projection, rebuilding those whose definition changed since they were built.
-pub async fn install_projections(pool: &sqlx::PgPool, store: &PgEventStore) -> anyhow::Result<()> {
-    let store: Arc<dyn EventStore> = Arc::new(store.clone());
+pub async fn install_projections(pool: &sqlx::PgPool, store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
     for projection in omnistream_projections::all() {
         if projection_state::install(pool, projection.as_ref()).await? {
             tracing::info!(projection = projection.name(), "definition changed; rebuilding");
-            rebuild::rebuild(pool, &store, projection.as_ref(), false).await?;
+            rebuild::rebuild(pool, store, projection.as_ref(), false).await?;
         }
     }
     Ok(())
@@ -60,13 +68,12 @@ pub async fn install_projections(pool: &sqlx::PgPool, store: &PgEventStore) -> a
 /// Starts a runner per projection; they stop when `shutdown` turns true.
 pub fn spawn_projection_workers(
     pool: &sqlx::PgPool,
-    store: &PgEventStore,
+    store: &Arc<dyn EventStore>,
     metrics: ProjectionMetrics,
     shutdown: watch::Receiver<bool>,
 ) {
     for projection in omnistream_projections::all() {
-        let store: Arc<dyn EventStore> = Arc::new(store.clone());
-        let runner = Runner::new(store, pool.clone(), projection).with_metrics(metrics.clone());
+        let runner = Runner::new(store.clone(), pool.clone(), projection).with_metrics(metrics.clone());
         tokio::spawn(runner.run(shutdown.clone()));
     }
 }
@@ -75,16 +82,18 @@ impl Application {
     /// Builds the application: database, migrations, store, projections, listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
         let (pool, store) = connect(&config).await?;
-        install_projections(&pool, &store).await?;
+        let events = shredding(&pool, &store);
+        let reader: Arc<dyn EventStore> = events.clone();
+        install_projections(&pool, &reader).await?;
         let registry = Registry::new();
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         if config.run_projections {
-            spawn_projection_workers(&pool, &store, projection_metrics, shutdown_rx.clone());
+            spawn_projection_workers(&pool, &reader, projection_metrics, shutdown_rx.clone());
         }
         spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
-        let job_bus = CommandBus::new(Arc::new(store.clone()));
+        let job_bus = CommandBus::new(reader.clone());
         tokio::spawn(omnistream_commands::jobs::work(
             job_bus,
             pool.clone(),
@@ -98,11 +107,12 @@ impl Application {
             .and_then(|a| a.as_socket_addr().map(|s| s.port()))
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
-        let bus = CommandBus::new(Arc::new(store.clone()));
+        let bus = CommandBus::new(reader.clone());
         let media = omnistream_commands::media::LocalMediaStore::new(config.media_dir.clone());
         let state = Arc::new(AppState {
             pool,
             store,
+            events,
             bus,
             media,
             config,

@@ -146,7 +146,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 }
             };
             let (pool, store) = app::connect(&config).await?;
-            let bus = CommandBus::new(Arc::new(store));
+            let bus = CommandBus::new(app::shredding(&pool, &store));
             let id = registration::create_super_admin(&bus, &pool, &name, &email, &password).await?;
             println!("super-admin {id} created for {email}");
         }
@@ -159,11 +159,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 async fn worker(config: Config) -> anyhow::Result<()> {
     let (pool, store) = app::connect(&config).await?;
-    app::install_projections(&pool, &store).await?;
+    let events: Arc<dyn EventStore> = app::shredding(&pool, &store);
+    app::install_projections(&pool, &events).await?;
     let registry = prometheus::Registry::new();
     let metrics = ProjectionMetrics::register(&registry)?;
     let (shutdown, receiver) = watch::channel(false);
-    app::spawn_projection_workers(&pool, &store, metrics, receiver);
+    app::spawn_projection_workers(&pool, &events, metrics, receiver);
     tracing::info!("projection workers running; Ctrl-C stops them");
     tokio::signal::ctrl_c().await?;
     let _ = shutdown.send(true);
@@ -172,21 +173,21 @@ async fn worker(config: Config) -> anyhow::Result<()> {
 
 async fn projections(config: Config, command: ProjectionsCommand) -> anyhow::Result<()> {
     let (pool, store) = app::connect(&config).await?;
+    let events: Arc<dyn EventStore> = app::shredding(&pool, &store);
     match command {
         ProjectionsCommand::Rebuild { name } => {
             let projection = omnistream_projections::by_name(&name).ok_or_else(|| {
                 let known: Vec<_> = omnistream_projections::all().iter().map(|p| p.name()).collect();
                 anyhow::anyhow!("no projection named {name}; known: {}", known.join(", "))
             })?;
-            let store: Arc<dyn EventStore> = Arc::new(store);
-            let report = rebuild::rebuild(&pool, &store, projection.as_ref(), true).await?;
+            let report = rebuild::rebuild(&pool, &events, projection.as_ref(), true).await?;
             println!(
                 "{name}: rebuilt {} events into {}",
                 report.events_applied, report.schema_name
             );
         }
         ProjectionsCommand::Status => {
-            app::install_projections(&pool, &store).await?;
+            app::install_projections(&pool, &events).await?;
             let head = store.head_position().await?;
             println!("head position: {head}");
             println!(
@@ -208,7 +209,7 @@ async fn replay(config: Config, command: ReplayCommand) -> anyhow::Result<()> {
     let (pool, store) = app::connect(&config).await?;
     match command {
         ReplayCommand::Stream { stream_id, as_of } => {
-            let view = replay::stream_as_of(&store, &stream_id, as_of).await?;
+            let view = replay::stream_as_of(app::shredding(&pool, &store).as_ref(), &stream_id, as_of).await?;
             println!("{}", serde_json::to_string_pretty(&view)?);
         }
         ReplayCommand::Export { tenant, until, output } => {

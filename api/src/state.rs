@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use omnistream_commands::media::LocalMediaStore;
 use omnistream_commands::CommandBus;
-use omnistream_store::PgEventStore;
+use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
 
@@ -16,8 +16,10 @@ use crate::middleware::metrics::HttpMetrics;
 pub struct AppState {
     /// The database.
     pub pool: PgPool,
-    /// The event store.
+    /// The event store's PostgreSQL backend (the writer, wake-ups, counters).
     pub store: PgEventStore,
+    /// The event store as commands and readers use it: personal fields sealed and opened.
+    pub events: Arc<ShreddingStore>,
     /// Runs commands against the store.
     pub bus: CommandBus,
     /// Where uploaded media are kept.

@@ -7,7 +7,7 @@ use omnistream_domain::claim::ClaimCommand;
 use omnistream_domain::contact::{Contact, ContactCommand, ContactProfile};
 use omnistream_domain::conversation::{Conversation, ConversationCommand};
 use omnistream_domain::{Aggregate, DomainError};
-use omnistream_store::AppendRequest;
+use omnistream_store::{AppendRequest, Shredder};
 use serde_json::Value;
 use uuid::Uuid;
 
@@ -242,4 +242,33 @@ pub async fn delete(bus: &CommandBus, ctx: &CommandContext, contact_id: Uuid) ->
         Ok(executed(contact_id, &contact.stream_id, contact.version, &outcomes))
     })
     .await
+}
+
+/// Erases a contact's personal data (GDPR): releases its identities, records the erasure,
+/// then destroys its key, which leaves the personal fields of all its events unreadable.
+pub async fn erase(
+    bus: &CommandBus,
+    shredder: &Shredder,
+    ctx: &CommandContext,
+    contact_id: Uuid,
+) -> Result<Executed, CommandError> {
+    let tenant_id = tenant_of(ctx)?;
+    let executed = retry_on_conflict(|| async {
+        let contact = bus.load::<Contact>(ctx.scope, &contact_id.to_string()).await?;
+        let mut requests = move_identities(
+            bus,
+            ctx,
+            tenant_id,
+            contact_id,
+            &contact.state.profile,
+            &ContactProfile::default(),
+        )
+        .await?;
+        requests.extend(contact.decide(ctx, ContactCommand::Erase)?);
+        let outcomes = bus.commit(requests).await?;
+        Ok(executed(contact_id, &contact.stream_id, contact.version, &outcomes))
+    })
+    .await?;
+    shredder.destroy(contact_id).await?;
+    Ok(executed)
 }

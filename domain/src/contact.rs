@@ -171,6 +171,11 @@ pub struct ContactAbsorbed {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct ContactDeleted {}
 
+/// Event: a contact's personal data was erased on request (GDPR); its key is destroyed, so
+/// the personal fields of every earlier event can no longer be read.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ContactErased {}
+
 /// The events of a contact stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ContactEvent {
@@ -184,6 +189,8 @@ pub enum ContactEvent {
     ContactAbsorbed(ContactAbsorbed),
     /// See [`ContactDeleted`].
     ContactDeleted(ContactDeleted),
+    /// See [`ContactErased`].
+    ContactErased(ContactErased),
 }
 
 impl DomainEvent for ContactEvent {
@@ -194,6 +201,7 @@ impl DomainEvent for ContactEvent {
             ContactEvent::ContactMerged(_) => "ContactMerged",
             ContactEvent::ContactAbsorbed(_) => "ContactAbsorbed",
             ContactEvent::ContactDeleted(_) => "ContactDeleted",
+            ContactEvent::ContactErased(_) => "ContactErased",
         }
     }
 }
@@ -229,6 +237,8 @@ pub enum ContactCommand {
     },
     /// Delete it.
     Delete,
+    /// Erase its personal data (also after a merge or a delete).
+    Erase,
 }
 
 /// A contact's state.
@@ -246,6 +256,8 @@ pub struct Contact {
     pub merged_into: Option<Uuid>,
     /// Created once (so an id is never reused).
     pub created: bool,
+    /// Its personal data was erased.
+    pub erased: bool,
 }
 
 impl Aggregate for Contact {
@@ -266,6 +278,8 @@ impl Aggregate for Contact {
                 tenant_id,
                 profile: profile.parse()?,
             })]),
+            ContactCommand::Erase if !self.created || self.erased => Err(DomainError::NotFound("contact")),
+            ContactCommand::Erase => Ok(vec![ContactEvent::ContactErased(ContactErased {})]),
             _ if !self.active => Err(DomainError::NotFound("contact")),
             ContactCommand::Update { profile } => {
                 let profile = profile.parse()?;
@@ -323,6 +337,11 @@ impl Aggregate for Contact {
                 self.merged_into = Some(e.into_contact_id);
             }
             ContactEvent::ContactDeleted(_) => self.active = false,
+            ContactEvent::ContactErased(_) => {
+                self.active = false;
+                self.erased = true;
+                self.profile = ContactProfile::default();
+            }
         }
         self
     }

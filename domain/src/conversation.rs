@@ -222,6 +222,8 @@ pub struct ConversationRead {
 pub struct MessageReceived {
     /// The message's id.
     pub message_id: Uuid,
+    /// The contact who wrote it: its personal-data key seals the text.
+    pub contact_id: Uuid,
     /// The body.
     pub body: MessageBody,
     /// The provider's id of the message, when a channel delivered it.
@@ -236,6 +238,8 @@ pub struct MessageReceived {
 pub struct MessageQueued {
     /// The message's id.
     pub message_id: Uuid,
+    /// The contact it is for: its personal-data key seals the text.
+    pub contact_id: Uuid,
     /// The body, variables already rendered.
     pub body: MessageBody,
     /// The agent who wrote it.
@@ -435,6 +439,7 @@ impl Conversation {
         body.check(&self.message_ids)?;
         let mut events = vec![ConversationEvent::MessageReceived(MessageReceived {
             message_id,
+            contact_id: self.contact_id,
             body,
             provider_message_id,
             received_at,
@@ -583,6 +588,7 @@ impl Aggregate for Conversation {
                 body.check(&self.message_ids)?;
                 ConversationEvent::MessageQueued(MessageQueued {
                     message_id,
+                    contact_id: self.contact_id,
                     body,
                     author_agent_id,
                     quick_reply_id,
@@ -668,6 +674,7 @@ mod tests {
     fn received(id: u128, at: DateTime<Utc>) -> ConversationEvent {
         ConversationEvent::MessageReceived(MessageReceived {
             message_id: Uuid::from_u128(id),
+            contact_id: Uuid::from_u128(2),
             body: text("hi"),
             provider_message_id: None,
             received_at: at,

@@ -35,6 +35,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<contact::ContactMerged>("ContactMerged"),
         entry::<contact::ContactAbsorbed>("ContactAbsorbed"),
         entry::<contact::ContactDeleted>("ContactDeleted"),
+        entry::<contact::ContactErased>("ContactErased"),
         entry::<conversation::ConversationStarted>("ConversationStarted"),
         entry::<conversation::ConversationAssigned>("ConversationAssigned"),
         entry::<conversation::ConversationStatusChanged>("ConversationStatusChanged"),

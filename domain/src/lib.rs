@@ -15,6 +15,7 @@ pub mod media;
 pub mod note;
 pub mod organization;
 pub mod permission;
+pub mod personal_data;
 pub mod quick_reply;
 pub mod role;
 pub mod super_admin;

@@ -26,6 +26,9 @@ pub enum StoreError {
         /// What is wrong.
         reason: String,
     },
+    /// Sealing personal data failed.
+    #[error("personal data sealing failed: {0}")]
+    Crypto(String),
     /// The writer task is gone (shutdown).
     #[error("the event store writer has stopped")]
     WriterStopped,

@@ -6,6 +6,7 @@ pub mod error;
 pub mod event;
 pub mod hash;
 pub mod postgres;
+pub mod shredding;
 
 use async_trait::async_trait;
 use tokio::sync::watch;
@@ -13,6 +14,7 @@ use tokio::sync::watch;
 pub use error::StoreError;
 pub use event::{AppendOutcome, AppendRequest, Checkpoint, ExpectedVersion, NewEvent, RecordedEvent};
 pub use postgres::PgEventStore;
+pub use shredding::{Shredder, ShreddingStore};
 
 /// What every event-store backend offers.
 #[async_trait]

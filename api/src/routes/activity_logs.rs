@@ -281,7 +281,7 @@ impl ActivityLogsApi {
         let scope = auth.principal().require(Permission::ActivityLogsView)?.scope()?;
         let events = state
             .0
-            .store
+            .events
             .read_stream(&stream.0, 1)
             .await
             .map_err(|e| ApiError::internal(&e))?;

@@ -270,6 +270,21 @@ impl ContactsApi {
         }))
     }
 
+    /// Erases a contact's personal data on request (GDPR): its events stay for the audit
+    /// trail, but their personal fields become unreadable for good (its key is destroyed)
+    /// and the read models drop them (needs `contacts.manage`).
+    #[oai(path = "/:id/erase", method = "post")]
+    async fn erase(&self, state: Data<&SharedState>, auth: Auth, id: Path<Uuid>) -> ApiResult<Json<DeleteResponse>> {
+        let principal = auth.principal().require(Permission::ContactsManage)?;
+        let ctx = principal.command_context()?;
+        let executed = contact_commands::erase(&state.bus, state.events.shredder(), &ctx, id.0).await?;
+        wait_for_position(state.0, "inbox", executed.position).await?;
+        Ok(Json(DeleteResponse {
+            id: id.0.to_string(),
+            deleted: true,
+        }))
+    }
+
     /// Merges `source_contact_id` into this contact: its missing fields, identities and
     /// conversations move here, as events (needs `contacts.manage`).
     #[oai(path = "/:id/merge", method = "post")]

@@ -72,7 +72,13 @@ impl Cursor {
     /// Fills the buffer with the next visible changes; waits for new events when none.
     async fn refill(&mut self) -> Result<(), String> {
         loop {
-            let events = read_tenant_after(&self.state.pool, self.scope.tenant_id(), self.checkpoint, 200)
+            let mut events = read_tenant_after(&self.state.pool, self.scope.tenant_id(), self.checkpoint, 200)
+                .await
+                .map_err(|e| e.to_string())?;
+            self.state
+                .events
+                .shredder()
+                .open(&mut events)
                 .await
                 .map_err(|e| e.to_string())?;
             if events.is_empty() {

@@ -77,6 +77,26 @@ pub(crate) async fn apply(
                 .execute(&mut *conn)
                 .await?;
         }
+        ContactEvent::ContactErased(_) => {
+            // Every copy of the contact's personal data in the read model goes.
+            sqlx::query(
+                "UPDATE contacts SET name = NULL, phone = NULL, email = NULL, instagram_id = NULL, \
+                 custom_attributes = '{}', tags = '{}', deleted = true, updated_at = $2, version = $3 WHERE id = $1",
+            )
+            .bind(id)
+            .bind(event.recorded_at)
+            .bind(event.version)
+            .execute(&mut *conn)
+            .await?;
+            sqlx::query("UPDATE conversations SET contact_name = NULL, contact_phone = NULL, contact_email = NULL, last_message_preview = NULL WHERE contact_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query("UPDATE messages SET text = NULL WHERE conversation_id IN (SELECT id FROM conversations WHERE contact_id = $1)")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+        }
         ContactEvent::ContactDeleted(_) => {
             sqlx::query("UPDATE contacts SET deleted = true, updated_at = $2, version = $3 WHERE id = $1")
                 .bind(id)
