@@ -53,6 +53,20 @@ pub enum Command {
         #[command(subcommand)]
         command: ReplayCommand,
     },
+    /// Fills a demo organization with contacts, conversations and messages (for demos and
+    /// load tests). The admin's password comes from OMNISTREAM_SEED_PASSWORD (default
+    /// `seed-password-1`).
+    Seed {
+        /// The organization's name.
+        #[arg(long, default_value = "demo")]
+        tenant: String,
+        /// Conversations to add (each with a contact).
+        #[arg(long, default_value_t = 1000)]
+        conversations: u64,
+        /// Messages per conversation.
+        #[arg(long, default_value_t = 10)]
+        messages_per_conversation: u64,
+    },
     /// Prints the OpenAPI document.
     Openapi,
     /// Writes the OpenAPI document and the event JSON Schemas into a folder.
@@ -151,6 +165,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("super-admin {id} created for {email}");
         }
         Command::Replay { command } => replay(config, command).await?,
+        Command::Seed {
+            tenant,
+            conversations,
+            messages_per_conversation,
+        } => {
+            let (pool, store) = app::connect(&config).await?;
+            let events: Arc<dyn EventStore> = app::shredding(&pool, &store);
+            app::install_projections(&pool, &events).await?;
+            let password = std::env::var("OMNISTREAM_SEED_PASSWORD").unwrap_or_else(|_| "seed-password-1".into());
+            let started = std::time::Instant::now();
+            let plan = crate::seed::SeedPlan {
+                tenant,
+                conversations,
+                messages_per_conversation,
+                password: password.clone(),
+            };
+            let seeded = crate::seed::seed(events, &pool, plan).await?;
+            let seconds = started.elapsed().as_secs_f64();
+            println!(
+                "appended {} events in {seconds:.1} s ({:.0} events/s) to organization {}",
+                seeded.events,
+                seeded.events as f64 / seconds,
+                seeded.tenant_id
+            );
+            println!("log in as {} / {password}; the service's projections build the read models (omnistream projections status)", seeded.admin_email);
+        }
         Command::Openapi => println!("{}", crate::routes::service().spec()),
         Command::Schemas { dir } => write_schemas(&dir)?,
     }

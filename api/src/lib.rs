@@ -12,5 +12,6 @@ pub mod error;
 pub mod middleware;
 pub mod replay;
 pub mod routes;
+pub mod seed;
 pub mod state;
 pub mod telemetry;

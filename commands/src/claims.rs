@@ -23,6 +23,13 @@ pub async fn login_email(bus: &CommandBus, email: &Email) -> Result<Loaded<Value
         .await
 }
 
+/// The claim-stream id of a value unique within an organization (for bulk loaders that
+/// append claims without loading them).
+pub fn tenant_value_stream(tenant_id: Uuid, kind: &str, value: &str) -> String {
+    use omnistream_domain::Aggregate;
+    ValueClaim::stream_id(digest(&["tenant-value", &tenant_id.to_string(), kind, value]))
+}
+
 /// Loads the claim on a value unique within an organization: a contact's channel identity
 /// (`phone`, `email`, `instagram`) or a quick reply's shortcut (`shortcut`).
 pub async fn tenant_value(

@@ -19,5 +19,6 @@ mod projections;
 mod realtime;
 mod replay;
 mod roles;
+mod seed;
 mod store;
 mod tenancy;
