@@ -6,6 +6,7 @@
 //! baseline (the same inserts, one transaction per event) and cqrs-es with postgres-es.
 
 mod cqrs_baseline;
+mod inbox_load;
 mod naive;
 mod omnistream;
 
@@ -41,6 +42,8 @@ enum Command {
         #[arg(long, value_delimiter = ',', default_value = "1,8,32")]
         writers: Vec<usize>,
     },
+    /// HTTP load on a running service's inbox (seed it first with `omnistream seed`).
+    Inbox(inbox_load::InboxLoad),
 }
 
 /// What one writer does per operation.
@@ -99,15 +102,15 @@ where
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let Cli {
-        command:
-            Command::Append {
-                server,
-                seconds,
-                writers,
-                append_writers,
-            },
-    } = Cli::parse();
+    let (server, seconds, writers, append_writers) = match Cli::parse().command {
+        Command::Append {
+            server,
+            seconds,
+            writers,
+            append_writers,
+        } => (server, seconds, writers, append_writers),
+        Command::Inbox(load) => return inbox_load::run(load).await,
+    };
     println!("append benchmark: {seconds} s per measurement, PostgreSQL at {server}");
     println!(
         "machine: {} logical CPUs",

@@ -28,4 +28,13 @@ pub trait Projection: Send + Sync {
 
     /// Applies one event inside the batch's transaction.
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError>;
+
+    /// Applies a batch in order inside one transaction. By default one event at a time; a
+    /// projection overrides it when it can write a whole batch in fewer statements.
+    async fn apply_batch(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        for event in events {
+            self.apply(conn, event).await?;
+        }
+        Ok(())
+    }
 }

@@ -120,9 +120,7 @@ async fn apply_batch(
     sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
         .execute(&mut *conn)
         .await?;
-    for event in &events {
-        projection.apply(conn, event).await?;
-    }
+    projection.apply_batch(conn, &events).await?;
     if let Some(last) = events.last() {
         *checkpoint = last.checkpoint();
     }

@@ -61,9 +61,7 @@ impl Runner {
         sqlx::query(&format!("SET LOCAL search_path TO {}, public", installed.schema_name))
             .execute(&mut *tx)
             .await?;
-        for event in &events {
-            self.projection.apply(&mut tx, event).await?;
-        }
+        self.projection.apply_batch(&mut tx, &events).await?;
         state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;
         tx.commit().await?;
         if let Some(metrics) = &self.metrics {

@@ -53,40 +53,89 @@ impl Projection for ActivityLogProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        // Platform events (super-admins, e-mail claims) belong to no tenant's trail.
-        let Some(tenant_id) = event.tenant_id else {
+        self.apply_batch(conn, std::slice::from_ref(event)).await
+    }
+
+    /// One multi-row insert per batch: the log is append-only, so order within it is free.
+    async fn apply_batch(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut rows = ActivityColumns::default();
+        for event in events {
+            rows.push(event);
+        }
+        if rows.position.is_empty() {
             return Ok(());
-        };
+        }
+        sqlx::query(
+            "INSERT INTO activity_log (position, tenant_id, occurred_at, actor_kind, actor_id, api_key_id, action, \
+             entity_type, entity_id, stream_id, version, event_id, request_id) \
+             SELECT * FROM UNNEST($1::int8[], $2::uuid[], $3::timestamptz[], $4::text[], $5::uuid[], $6::uuid[], \
+             $7::text[], $8::text[], $9::text[], $10::text[], $11::int8[], $12::uuid[], $13::text[]) \
+             ON CONFLICT (position) DO NOTHING",
+        )
+        .bind(&rows.position)
+        .bind(&rows.tenant_id)
+        .bind(&rows.occurred_at)
+        .bind(&rows.actor_kind)
+        .bind(&rows.actor_id)
+        .bind(&rows.api_key_id)
+        .bind(&rows.action)
+        .bind(&rows.entity_type)
+        .bind(&rows.entity_id)
+        .bind(&rows.stream_id)
+        .bind(&rows.version)
+        .bind(&rows.event_id)
+        .bind(&rows.request_id)
+        .execute(&mut *conn)
+        .await?;
+        Ok(())
+    }
+}
+
+/// Activity rows of a batch, column by column.
+#[derive(Default)]
+struct ActivityColumns {
+    position: Vec<i64>,
+    tenant_id: Vec<Uuid>,
+    occurred_at: Vec<DateTime<Utc>>,
+    actor_kind: Vec<String>,
+    actor_id: Vec<Option<Uuid>>,
+    api_key_id: Vec<Option<Uuid>>,
+    action: Vec<String>,
+    entity_type: Vec<String>,
+    entity_id: Vec<String>,
+    stream_id: Vec<String>,
+    version: Vec<i64>,
+    event_id: Vec<Uuid>,
+    request_id: Vec<Option<String>>,
+}
+
+impl ActivityColumns {
+    fn push(&mut self, event: &RecordedEvent) {
+        // Platform events (super-admins, login e-mail claims) belong to no tenant's trail.
+        let Some(tenant_id) = event.tenant_id else { return };
         let (entity_type, entity_id) = event
             .stream_id
             .split_once('-')
             .unwrap_or((event.stream_id.as_str(), ""));
         let actor = &event.metadata.actor;
-        let actor_kind = serde_json::to_value(actor.kind)
-            .ok()
-            .and_then(|v| v.as_str().map(str::to_owned))
-            .unwrap_or_default();
-        sqlx::query(
-            "INSERT INTO activity_log (position, tenant_id, occurred_at, actor_kind, actor_id, api_key_id, action, \
-             entity_type, entity_id, stream_id, version, event_id, request_id) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (position) DO NOTHING",
-        )
-        .bind(event.position)
-        .bind(tenant_id)
-        .bind(event.recorded_at)
-        .bind(actor_kind)
-        .bind(actor.id)
-        .bind(actor.api_key_id)
-        .bind(&event.event_type)
-        .bind(entity_type)
-        .bind(entity_id)
-        .bind(&event.stream_id)
-        .bind(event.version)
-        .bind(event.event_id)
-        .bind(&event.metadata.request_id)
-        .execute(&mut *conn)
-        .await?;
-        Ok(())
+        self.position.push(event.position);
+        self.tenant_id.push(tenant_id);
+        self.occurred_at.push(event.recorded_at);
+        self.actor_kind.push(
+            serde_json::to_value(actor.kind)
+                .ok()
+                .and_then(|v| v.as_str().map(str::to_owned))
+                .unwrap_or_default(),
+        );
+        self.actor_id.push(actor.id);
+        self.api_key_id.push(actor.api_key_id);
+        self.action.push(event.event_type.clone());
+        self.entity_type.push(entity_type.to_owned());
+        self.entity_id.push(entity_id.to_owned());
+        self.stream_id.push(event.stream_id.clone());
+        self.version.push(event.version);
+        self.event_id.push(event.event_id);
+        self.request_id.push(event.metadata.request_id.clone());
     }
 }
 
