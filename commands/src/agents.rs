@@ -92,11 +92,7 @@ pub async fn create(
             )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
-        Ok(Executed {
-            id: agent_id,
-            version: outcomes.first().map_or(1, |o| o.version),
-            position: outcomes.iter().filter_map(|o| o.last_position()).max(),
-        })
+        Ok(Executed::of(agent_id, &loaded.stream_id, 1, &outcomes))
     })
     .await
 }
@@ -165,15 +161,9 @@ pub async fn update(
                 _ => {}
             }
         }
-        let agent_version = agent.version;
         requests.extend(update);
         let outcomes = bus.commit(requests).await?;
-        let own = outcomes.iter().find(|o| o.stream_id == agent.stream_id);
-        Ok(Executed {
-            id: agent_id,
-            version: own.map_or(agent_version, |o| o.version),
-            position: outcomes.iter().filter_map(|o| o.last_position()).max(),
-        })
+        Ok(Executed::of(agent_id, &agent.stream_id, agent.version, &outcomes))
     })
     .await?;
     if let Some(hash) = new_hash {
@@ -216,11 +206,7 @@ pub async fn delete(
             )?,
         ];
         let outcomes = bus.commit(requests.into_iter().flatten().collect()).await?;
-        Ok(Executed {
-            id: agent_id,
-            version: outcomes.first().map_or(agent.version, |o| o.version),
-            position: outcomes.iter().filter_map(|o| o.last_position()).max(),
-        })
+        Ok(Executed::of(agent_id, &agent.stream_id, agent.version, &outcomes))
     })
     .await?;
     session::revoke_all(pool, agent_id).await?;

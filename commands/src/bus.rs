@@ -94,6 +94,21 @@ pub struct Executed {
     pub position: Option<i64>,
 }
 
+impl Executed {
+    /// The result of an append that touched several streams: the version of `stream_id`
+    /// (`fallback` when it was not written) and the last position written.
+    pub fn of(id: Uuid, stream_id: &str, fallback: i64, outcomes: &[AppendOutcome]) -> Self {
+        Self {
+            id,
+            version: outcomes
+                .iter()
+                .find(|o| o.stream_id == stream_id)
+                .map_or(fallback, |o| o.version),
+            position: outcomes.iter().filter_map(|o| o.last_position()).max(),
+        }
+    }
+}
+
 /// Runs commands against an event store.
 #[derive(Clone)]
 pub struct CommandBus {

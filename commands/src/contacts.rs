@@ -96,17 +96,6 @@ async fn move_identities(
     Ok(requests)
 }
 
-fn executed(id: Uuid, stream_id: &str, fallback: i64, outcomes: &[omnistream_store::AppendOutcome]) -> Executed {
-    Executed {
-        id,
-        version: outcomes
-            .iter()
-            .find(|o| o.stream_id == stream_id)
-            .map_or(fallback, |o| o.version),
-        position: outcomes.iter().filter_map(|o| o.last_position()).max(),
-    }
-}
-
 /// Creates a contact, claiming its identities.
 pub async fn create(bus: &CommandBus, ctx: &CommandContext, profile: ContactProfile) -> Result<Executed, CommandError> {
     let tenant_id = tenant_of(ctx)?;
@@ -123,7 +112,7 @@ pub async fn create(bus: &CommandBus, ctx: &CommandContext, profile: ContactProf
         };
         requests.extend(contact.decide(ctx, command)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(contact_id, &contact.stream_id, 1, &outcomes))
+        Ok(Executed::of(contact_id, &contact.stream_id, 1, &outcomes))
     })
     .await
 }
@@ -145,7 +134,7 @@ pub async fn update(
         let mut requests = move_identities(bus, ctx, tenant_id, contact_id, &contact.state.profile, &profile).await?;
         requests.extend(contact.decide(ctx, ContactCommand::Update { profile })?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(contact_id, &contact.stream_id, contact.version, &outcomes))
+        Ok(Executed::of(contact_id, &contact.stream_id, contact.version, &outcomes))
     })
     .await
 }
@@ -215,7 +204,7 @@ pub async fn merge(
             requests.extend(conversation.decide(ctx, ConversationCommand::ChangeContact { contact_id: target_id })?);
         }
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(target_id, &target.stream_id, target.version, &outcomes))
+        Ok(Executed::of(target_id, &target.stream_id, target.version, &outcomes))
     })
     .await
 }
@@ -239,7 +228,7 @@ pub async fn delete(bus: &CommandBus, ctx: &CommandContext, contact_id: Uuid) ->
         .await?;
         requests.extend(contact.decide(ctx, ContactCommand::Delete)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(contact_id, &contact.stream_id, contact.version, &outcomes))
+        Ok(Executed::of(contact_id, &contact.stream_id, contact.version, &outcomes))
     })
     .await
 }
@@ -266,7 +255,7 @@ pub async fn erase(
         .await?;
         requests.extend(contact.decide(ctx, ContactCommand::Erase)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(contact_id, &contact.stream_id, contact.version, &outcomes))
+        Ok(Executed::of(contact_id, &contact.stream_id, contact.version, &outcomes))
     })
     .await?;
     shredder.destroy(contact_id).await?;

@@ -114,12 +114,8 @@ pub async fn start(bus: &CommandBus, ctx: &CommandContext, new: NewConversation)
     }
     let conversation = bus.fresh::<Conversation>(ctx.scope, conversation_id);
     let request = conversation.decide_all(ctx, commands)?;
-    let outcome = bus.commit(request.into_iter().collect()).await?;
-    Ok(Executed {
-        id: conversation_id,
-        version: outcome.first().map_or(1, |o| o.version),
-        position: outcome.first().and_then(|o| o.last_position()),
-    })
+    let outcomes = bus.commit(request.into_iter().collect()).await?;
+    Ok(Executed::of(conversation_id, &conversation.stream_id, 1, &outcomes))
 }
 
 /// Assigns a conversation to a live agent of the tenant, or unassigns it.
@@ -193,12 +189,13 @@ pub async fn receive(
             now: Utc::now(),
         };
         let request = conversation.decide(ctx, command)?;
-        let outcome = bus.commit(request.into_iter().collect()).await?;
-        Ok(Executed {
-            id: message_id,
-            version: outcome.first().map_or(conversation.version, |o| o.version),
-            position: outcome.first().and_then(|o| o.last_position()),
-        })
+        let outcomes = bus.commit(request.into_iter().collect()).await?;
+        Ok(Executed::of(
+            message_id,
+            &conversation.stream_id,
+            conversation.version,
+            &outcomes,
+        ))
     })
     .await
 }
@@ -228,12 +225,13 @@ pub async fn send(
             quick_reply_id: message.quick_reply_id,
         };
         let request = conversation.decide(ctx, command)?;
-        let outcome = bus.commit(request.into_iter().collect()).await?;
-        Ok(Executed {
-            id: message_id,
-            version: outcome.first().map_or(conversation.version, |o| o.version),
-            position: outcome.first().and_then(|o| o.last_position()),
-        })
+        let outcomes = bus.commit(request.into_iter().collect()).await?;
+        Ok(Executed::of(
+            message_id,
+            &conversation.stream_id,
+            conversation.version,
+            &outcomes,
+        ))
     })
     .await
 }

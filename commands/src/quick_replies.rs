@@ -3,7 +3,6 @@
 use omnistream_domain::claim::ClaimCommand;
 use omnistream_domain::quick_reply::{parse_shortcut, QuickReply, QuickReplyCommand, QuickReplyCreated};
 use omnistream_domain::DomainError;
-use omnistream_store::AppendOutcome;
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
@@ -21,17 +20,6 @@ fn taken(error: CommandError) -> CommandError {
             DomainError::AlreadyExists("a quick reply with this shortcut exists".into()).into()
         }
         other => other,
-    }
-}
-
-fn executed(id: Uuid, stream_id: &str, fallback: i64, outcomes: &[AppendOutcome]) -> Executed {
-    Executed {
-        id,
-        version: outcomes
-            .iter()
-            .find(|o| o.stream_id == stream_id)
-            .map_or(fallback, |o| o.version),
-        position: outcomes.iter().filter_map(|o| o.last_position()).max(),
     }
 }
 
@@ -63,7 +51,7 @@ pub async fn create(
         });
         requests.extend(reply.decide(ctx, command)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(id, &reply.stream_id, 1, &outcomes))
+        Ok(Executed::of(id, &reply.stream_id, 1, &outcomes))
     })
     .await
 }
@@ -96,7 +84,7 @@ pub async fn update(
         };
         requests.extend(reply.decide(ctx, command)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(id, &reply.stream_id, reply.version, &outcomes))
+        Ok(Executed::of(id, &reply.stream_id, reply.version, &outcomes))
     })
     .await
 }
@@ -116,7 +104,7 @@ pub async fn delete(bus: &CommandBus, ctx: &CommandContext, id: Uuid) -> Result<
             .collect();
         requests.extend(reply.decide(ctx, QuickReplyCommand::Delete)?);
         let outcomes = bus.commit(requests).await?;
-        Ok(executed(id, &reply.stream_id, reply.version, &outcomes))
+        Ok(Executed::of(id, &reply.stream_id, reply.version, &outcomes))
     })
     .await
 }
