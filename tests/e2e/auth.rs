@@ -1,6 +1,8 @@
 //! Auth tag: registration, login, sessions, logout, rate limiting, super-admins.
 
 use omnistream_commands::{registration, CommandBus};
+use omnistream_projections::wait;
+use omnistream_store::EventStore;
 use omnistream_tests::client::{expect_error, expect_json};
 use omnistream_tests::spawn_app;
 use reqwest::{Method, StatusCode};
@@ -178,22 +180,22 @@ async fn a_super_admin_acts_across_tenants_only_when_naming_one() {
     registration::create_super_admin(&bus, &app.pool, "Root", "root@omnistream.test", "root-pass-1")
         .await
         .unwrap();
-    // The login read model may lag the CLI's append by a moment.
-    let mut response = None;
-    for _ in 0..300 {
-        let attempt = app
-            .request(Method::POST, "/api/auth/login")
-            .json(&json!({"email": "root@omnistream.test", "password": "root-pass-1"}))
-            .send()
-            .await
-            .unwrap();
-        if attempt.status() == StatusCode::OK {
-            response = Some(attempt);
-            break;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    let login = expect_json(response.expect("super-admin login"), StatusCode::OK).await;
+    // The login read model may lag the CLI's append by a moment; wait for it rather than
+    // retrying logins, which the rate limit would count as failures.
+    let head = app.store.head_position().await.unwrap();
+    let caught_up = wait::until(std::time::Duration::from_secs(20), || {
+        wait::has_applied(&app.pool, "directory", head)
+    })
+    .await
+    .unwrap();
+    assert!(caught_up, "the directory caught up");
+    let response = app
+        .request(Method::POST, "/api/auth/login")
+        .json(&json!({"email": "root@omnistream.test", "password": "root-pass-1"}))
+        .send()
+        .await
+        .unwrap();
+    let login = expect_json(response, StatusCode::OK).await;
     assert_eq!(login["super_admin"], true);
     let token = login["token"].as_str().unwrap();
     let without = app.as_session(Method::GET, "/api/agents", token).send().await.unwrap();
