@@ -1,8 +1,6 @@
 //! Auth tag: registration, login, sessions, logout, rate limiting, super-admins.
 
 use omnistream_commands::{registration, CommandBus};
-use omnistream_projections::wait;
-use omnistream_store::EventStore;
 use omnistream_tests::client::{expect_error, expect_json};
 use omnistream_tests::spawn_app;
 use reqwest::{Method, StatusCode};

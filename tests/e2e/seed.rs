@@ -24,6 +24,7 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
         25 * (1 + 1 + 1 + 4),
         "contact, claim, start and messages per conversation"
     );
+    app.caught_up("directory").await;
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
     let list = app

@@ -243,6 +243,19 @@ pub async fn expect_too_large(result: Result<Response, reqwest::Error>) {
 }
 
 impl TestApp {
+    /// Waits until a projection has applied everything appended so far.
+    pub async fn caught_up(&self, projection: &str) {
+        use omnistream_store::EventStore;
+        let head = self.store.head_position().await.expect("head");
+        let pool = self.pool.clone();
+        let reached = omnistream_projections::wait::until(std::time::Duration::from_secs(30), || {
+            omnistream_projections::wait::has_applied(&pool, projection, head)
+        })
+        .await
+        .expect("wait");
+        assert!(reached, "{projection} did not catch up");
+    }
+
     /// Sends raw request head bytes over TCP and answers the response head and body as text;
     /// for requests no well-behaved client would send (a declared body that never comes).
     pub async fn raw(&self, head: &str) -> String {
