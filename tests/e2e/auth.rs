@@ -180,13 +180,7 @@ async fn a_super_admin_acts_across_tenants_only_when_naming_one() {
         .unwrap();
     // The login read model may lag the CLI's append by a moment; wait for it rather than
     // retrying logins, which the rate limit would count as failures.
-    let head = app.store.head_position().await.unwrap();
-    let caught_up = wait::until(std::time::Duration::from_secs(20), || {
-        wait::has_applied(&app.pool, "directory", head)
-    })
-    .await
-    .unwrap();
-    assert!(caught_up, "the directory caught up");
+    app.caught_up("directory").await;
     let response = app
         .request(Method::POST, "/api/auth/login")
         .json(&json!({"email": "root@omnistream.test", "password": "root-pass-1"}))
