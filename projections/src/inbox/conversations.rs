@@ -10,7 +10,7 @@ use crate::ProjectionError;
 /// Characters of the last message kept for the inbox list.
 const PREVIEW_CHARS: usize = 160;
 
-fn type_name(t: MessageType) -> &'static str {
+pub(super) fn type_name(t: MessageType) -> &'static str {
     match t {
         MessageType::Text => "text",
         MessageType::Image => "image",
@@ -22,7 +22,7 @@ fn type_name(t: MessageType) -> &'static str {
     }
 }
 
-fn preview(body: &MessageBody) -> String {
+pub(super) fn preview(body: &MessageBody) -> String {
     match body.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(text) => text.chars().take(PREVIEW_CHARS).collect(),
         None => format!("[{}]", type_name(body.message_type)),

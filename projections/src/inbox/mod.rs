@@ -6,12 +6,14 @@ pub mod conversation_queries;
 pub mod conversations;
 pub mod divisions;
 pub mod media;
+mod message_runs;
 pub mod messages;
 pub mod notes;
 pub mod quick_replies;
 pub mod transfers;
 
 use async_trait::async_trait;
+use omnistream_domain::conversation::ConversationEvent;
 use omnistream_store::{RecordedEvent, StoreError};
 use sqlx::PgConnection;
 use uuid::Uuid;
@@ -71,6 +73,33 @@ impl Projection for InboxProjection {
 
     fn ddl(&self) -> &'static str {
         include_str!("schema.sql")
+    }
+
+    /// Message events go into a run written in two statements; anything that must see those
+    /// writes first flushes the run, so the result equals applying the events one by one.
+    async fn apply_batch(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut run = message_runs::MessageRun::default();
+        for event in events {
+            match event.stream_id.split_once('-').map_or("", |(p, _)| p) {
+                "conversation" => {
+                    let decoded: ConversationEvent = event.decode()?;
+                    if run.take(event, &decoded)? {
+                        continue;
+                    }
+                    if run.touches(entity_id(event)?) {
+                        run.flush(conn).await?;
+                    }
+                    conversations::apply(conn, event, decoded).await?;
+                }
+                // An erasure clears message texts: the run's must be there to be cleared.
+                "contact" if event.event_type == "ContactErased" => {
+                    run.flush(conn).await?;
+                    self.apply(conn, event).await?;
+                }
+                _ => self.apply(conn, event).await?,
+            }
+        }
+        run.flush(conn).await
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
