@@ -170,10 +170,13 @@ async fn the_activity_log_is_for_supervisors_and_admins() {
             .unwrap();
         assert_eq!(allowed.status(), StatusCode::OK);
     }
-    let missing = app
-        .as_session(Method::GET, "/api/activity-logs/streams/agent-nobody", &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        "/api/activity-logs/streams/agent-nobody",
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

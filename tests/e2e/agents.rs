@@ -73,12 +73,15 @@ async fn agents_are_created_listed_updated_and_deleted() {
         .await
         .unwrap();
     assert_eq!(expect_json(deleted, StatusCode::OK).await["deleted"], true);
-    let gone = app
-        .as_session(Method::GET, &format!("/api/agents/{id}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/agents/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // The deleted agent's address is free again.
     let reused = app
         .as_session(Method::POST, "/api/agents", &admin.token)
@@ -103,13 +106,16 @@ async fn agents_need_credentials_and_permissions() {
         .await
         .unwrap();
     assert_eq!(list.status(), StatusCode::OK);
-    let create = app
-        .as_session(Method::POST, "/api/agents", &agent.token)
-        .json(&json!({"name": "Eve", "email": "eve@example.test", "password": "agent-pass-1", "role": "admin"}))
-        .send()
-        .await
-        .unwrap();
-    let error = expect_error(create, StatusCode::FORBIDDEN, "forbidden").await;
+    let error = app
+        .refused(
+            &agent,
+            Method::POST,
+            "/api/agents",
+            Some(json!({"name": "Eve", "email": "eve@example.test", "password": "agent-pass-1", "role": "admin"})),
+            StatusCode::FORBIDDEN,
+            "forbidden",
+        )
+        .await;
     assert!(error["message"].as_str().unwrap().contains("agents.manage"));
     // Everybody may set their own status, not others'.
     let own = app
@@ -176,38 +182,51 @@ async fn bad_agent_input_gets_clear_errors_and_writes_nothing() {
         let error = expect_error(response, StatusCode::BAD_REQUEST, "validation_failed").await;
         assert_eq!(error["details"]["field"], field, "{body}");
     }
-    let bad_role = app
-        .as_session(Method::POST, "/api/agents", &admin.token)
-        .json(&json!({"name": "A", "email": "a@b.test", "password": "agent-pass-1", "role": "overlord"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_role, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let duplicate = app
-        .as_session(Method::POST, "/api/agents", &admin.token)
-        .json(&json!({"name": "A", "email": admin.email, "password": "agent-pass-1", "role": "agent"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(duplicate, StatusCode::CONFLICT, "already_exists").await;
-    let bad_id = app
-        .as_session(Method::GET, "/api/agents/not-a-uuid", &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_id, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let bad_page = app
-        .as_session(Method::GET, "/api/agents?per_page=1000", &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_page, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let bad_cursor = app
-        .as_session(Method::GET, "/api/agents?cursor=xyz", &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_cursor, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/agents",
+        Some(json!({"name": "A", "email": "a@b.test", "password": "agent-pass-1", "role": "overlord"})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/agents",
+        Some(json!({"name": "A", "email": admin.email, "password": "agent-pass-1", "role": "agent"})),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::GET,
+        "/api/agents/not-a-uuid",
+        None,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::GET,
+        "/api/agents?per_page=1000",
+        None,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::GET,
+        "/api/agents?cursor=xyz",
+        None,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let after: i64 = sqlx::query_scalar("SELECT count(*) FROM events")
         .fetch_one(&app.pool)
         .await

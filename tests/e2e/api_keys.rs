@@ -86,13 +86,15 @@ async fn keys_need_developer_access_and_valid_input() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
     let agent = app.agent_with_role(&admin, "agent", None).await;
-    let denied = app
-        .as_session(Method::POST, "/api/api-keys", &agent.token)
-        .json(&json!({"name": "mine"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
+    app.refused(
+        &agent,
+        Method::POST,
+        "/api/api-keys",
+        Some(json!({"name": "mine"})),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     let anonymous = app
         .request(Method::POST, "/api/api-keys")
         .json(&json!({"name": "x"}))
@@ -100,19 +102,24 @@ async fn keys_need_developer_access_and_valid_input() {
         .await
         .unwrap();
     expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
-    let past = app
-        .as_session(Method::POST, "/api/api-keys", &admin.token)
-        .json(&json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"}))
-        .send()
-        .await
-        .unwrap();
-    let error = expect_error(past, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let error = app
+        .refused(
+            &admin,
+            Method::POST,
+            "/api/api-keys",
+            Some(json!({"name": "old", "expires_at": "2001-01-01T00:00:00Z"})),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        )
+        .await;
     assert_eq!(error["details"]["field"], "expires_at");
-    let nameless = app
-        .as_session(Method::POST, "/api/api-keys", &admin.token)
-        .json(&json!({"name": "  "}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(nameless, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/api-keys",
+        Some(json!({"name": "  "})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
 }

@@ -101,12 +101,15 @@ async fn login_logout_and_the_rate_limit() {
         .await
         .unwrap();
     assert_eq!(logout.status(), StatusCode::NO_CONTENT);
-    let after = app
-        .as_session(Method::GET, "/api/auth/me", &session.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(after, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    app.refused(
+        &session,
+        Method::GET,
+        "/api/auth/me",
+        None,
+        StatusCode::UNAUTHORIZED,
+        "unauthorized",
+    )
+    .await;
     // The other session lives on.
     let other = app
         .as_session(Method::GET, "/api/auth/me", &admin.token)

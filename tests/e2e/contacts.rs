@@ -51,13 +51,15 @@ async fn contacts_are_created_found_updated_and_deleted() {
     // The cleared e-mail is free for another contact; the phone is not.
     app.contact(&admin, json!({"name": "Other", "email": "budi@example.com"}))
         .await;
-    let taken = app
-        .as_session(Method::POST, "/api/contacts", &admin.token)
-        .json(&json!({"name": "Copy", "phone": "+6281234567890"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(taken, StatusCode::CONFLICT, "already_exists").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/contacts",
+        Some(json!({"name": "Copy", "phone": "+6281234567890"})),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
 
     app.call(
         &admin,
@@ -67,12 +69,15 @@ async fn contacts_are_created_found_updated_and_deleted() {
         StatusCode::OK,
     )
     .await;
-    let gone = app
-        .as_session(Method::GET, &format!("/api/contacts/{id}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/contacts/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     app.contact(&admin, json!({"name": "Reuse", "phone": "+6281234567890"}))
         .await;
 }
@@ -100,19 +105,24 @@ async fn bad_contact_input_is_refused_and_tenants_are_apart() {
         .contact(&admin, json!({"name": "Budi", "phone": "+6281234567890"}))
         .await;
     let other = app.register("Other").await;
-    let hidden = app
-        .as_session(Method::GET, &format!("/api/contacts/{id}"), &other.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(hidden, StatusCode::NOT_FOUND, "not_found").await;
-    let patched = app
-        .as_session(Method::PATCH, &format!("/api/contacts/{id}"), &other.token)
-        .json(&json!({"name": "Hijack"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(patched, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &other,
+        Method::GET,
+        &format!("/api/contacts/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
+    app.refused(
+        &other,
+        Method::PATCH,
+        &format!("/api/contacts/{id}"),
+        Some(json!({"name": "Hijack"})),
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // Identities are unique per organization, not across them.
     app.contact(&other, json!({"name": "Budi elsewhere", "phone": "+6281234567890"}))
         .await;
@@ -172,25 +182,32 @@ async fn merging_moves_fields_identities_and_conversations() {
         )
         .await;
     assert_eq!(moved["contact"]["id"], target.to_string());
-    let gone = app
-        .as_session(Method::GET, &format!("/api/contacts/{source}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/contacts/{source}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     // The phone now belongs to the target: a new contact cannot take it.
-    let taken = app
-        .as_session(Method::POST, "/api/contacts", &admin.token)
-        .json(&json!({"phone": "+6281234567890"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(taken, StatusCode::CONFLICT, "already_exists").await;
-    let itself = app
-        .as_session(Method::POST, &format!("/api/contacts/{target}/merge"), &admin.token)
-        .json(&json!({"source_contact_id": target}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(itself, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/contacts",
+        Some(json!({"phone": "+6281234567890"})),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::POST,
+        &format!("/api/contacts/{target}/merge"),
+        Some(json!({"source_contact_id": target})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
 }

@@ -227,13 +227,15 @@ async fn conversation_input_is_validated() {
         StatusCode::OK,
     )
     .await;
-    let reopen = app
-        .as_session(Method::PUT, &format!("/api/conversations/{id}/status"), &admin.token)
-        .json(&json!({"status": "open"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(reopen, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    app.refused(
+        &admin,
+        Method::PUT,
+        &format!("/api/conversations/{id}/status"),
+        Some(json!({"status": "open"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -293,12 +295,15 @@ async fn agents_see_their_own_unassigned_and_their_divisions_conversations() {
     let mut want = vec![mine.to_string(), unassigned.to_string(), team.to_string()];
     want.sort();
     assert_eq!(ids, want);
-    let hidden = app
-        .as_session(Method::GET, &format!("/api/conversations/{theirs}"), &agent.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(hidden, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &agent,
+        Method::GET,
+        &format!("/api/conversations/{theirs}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let hidden_messages = app
         .as_session(
             Method::POST,
@@ -349,20 +354,24 @@ async fn bulk_changes_report_per_item_and_do_not_roll_back() {
         .await;
     assert_eq!(resolved["total"], 2);
     let too_many: Vec<Uuid> = (0..501).map(|_| Uuid::now_v7()).collect();
-    let refused = app
-        .as_session(Method::POST, "/api/conversations/bulk", &admin.token)
-        .json(&json!({"conversation_ids": too_many, "action": "tags", "add": ["x"]}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(refused, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let no_status = app
-        .as_session(Method::POST, "/api/conversations/bulk", &admin.token)
-        .json(&json!({"conversation_ids": [a], "action": "status"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(no_status, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/conversations/bulk",
+        Some(json!({"conversation_ids": too_many, "action": "tags", "add": ["x"]})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/conversations/bulk",
+        Some(json!({"conversation_ids": [a], "action": "status"})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

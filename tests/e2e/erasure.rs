@@ -4,7 +4,6 @@
 
 use omnistream_projections::rebuild;
 use omnistream_store::EventStore;
-use omnistream_tests::client::expect_error;
 use omnistream_tests::spawn_app;
 use reqwest::{Method, StatusCode};
 use serde_json::json;
@@ -79,12 +78,15 @@ async fn an_erased_contact_is_unreadable_in_events_and_gone_from_read_models() {
         )
         .await;
     assert_eq!(erased["deleted"], true);
-    let gone = app
-        .as_session(Method::GET, &format!("/api/contacts/{contact}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/contacts/{contact}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     for (sql, needle) in [
         ("SELECT count(*) FROM rm.contacts WHERE coalesce(name, '') || coalesce(phone, '') || coalesce(email, '') LIKE $1", "Budi"),
         ("SELECT count(*) FROM rm.conversations WHERE coalesce(contact_name, '') || coalesce(last_message_preview, '') LIKE $1", "Budi"),
@@ -160,17 +162,23 @@ async fn an_erased_contact_is_unreadable_in_events_and_gone_from_read_models() {
     // The phone is free again.
     app.contact(&admin, json!({"phone": "+6281299887766"})).await;
 
-    let again = app
-        .as_session(Method::POST, &format!("/api/contacts/{contact}/erase"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(again, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        &format!("/api/contacts/{contact}/erase"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let other = app.register("Other").await;
-    let foreign = app
-        .as_session(Method::POST, &format!("/api/contacts/{contact}/erase"), &other.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(foreign, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &other,
+        Method::POST,
+        &format!("/api/contacts/{contact}/erase"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

@@ -54,20 +54,24 @@ async fn transfers_move_conversations_and_keep_a_history() {
         )
         .await;
     assert_eq!(tenant_wide["total"], 1);
-    let nowhere = app
-        .as_session(Method::POST, &format!("/api/conversations/{id}/transfer"), &admin.token)
-        .json(&json!({"agent_id": agent.agent_id, "reason": "again"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(nowhere, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
-    let bad_agent = app
-        .as_session(Method::POST, &format!("/api/conversations/{id}/transfer"), &admin.token)
-        .json(&json!({"agent_id": Uuid::now_v7()}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_agent, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        &format!("/api/conversations/{id}/transfer"),
+        Some(json!({"agent_id": agent.agent_id, "reason": "again"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::POST,
+        &format!("/api/conversations/{id}/transfer"),
+        Some(json!({"agent_id": Uuid::now_v7()})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -88,13 +92,15 @@ async fn notes_are_changed_by_their_author_or_a_supervisor() {
         .await;
     assert_eq!(note["author_agent_id"], author.agent_id.to_string());
     let note_id = note["id"].as_str().unwrap();
-    let refused = app
-        .as_session(Method::PATCH, &format!("/api/notes/{note_id}"), &other.token)
-        .json(&json!({"content": "not mine"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(refused, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    app.refused(
+        &other,
+        Method::PATCH,
+        &format!("/api/notes/{note_id}"),
+        Some(json!({"content": "not mine"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
     let edited = app
         .call(
             &author,
@@ -105,13 +111,15 @@ async fn notes_are_changed_by_their_author_or_a_supervisor() {
         )
         .await;
     assert_eq!(edited["content"], "called him twice");
-    let empty = app
-        .as_session(Method::POST, &format!("/api/conversations/{id}/notes"), &author.token)
-        .json(&json!({"content": "  "}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(empty, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &author,
+        Method::POST,
+        &format!("/api/conversations/{id}/notes"),
+        Some(json!({"content": "  "})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let notes = app
         .call(
             &admin,
@@ -168,13 +176,15 @@ async fn quick_replies_are_personal_or_shared_with_unique_shortcuts() {
         )
         .await;
     assert_eq!(mine["personal"], true);
-    let shared_denied = app
-        .as_session(Method::POST, "/api/quick-replies", &agent.token)
-        .json(&json!({"shortcut": "hello", "content": "Hello!", "personal": false}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(shared_denied, StatusCode::FORBIDDEN, "forbidden").await;
+    app.refused(
+        &agent,
+        Method::POST,
+        "/api/quick-replies",
+        Some(json!({"shortcut": "hello", "content": "Hello!", "personal": false})),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     app.call(
         &admin,
         Method::POST,
@@ -183,20 +193,24 @@ async fn quick_replies_are_personal_or_shared_with_unique_shortcuts() {
         StatusCode::CREATED,
     )
     .await;
-    let duplicate = app
-        .as_session(Method::POST, "/api/quick-replies", &admin.token)
-        .json(&json!({"shortcut": "BYE", "content": "x"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(duplicate, StatusCode::CONFLICT, "already_exists").await;
-    let bad_variable = app
-        .as_session(Method::POST, "/api/quick-replies", &admin.token)
-        .json(&json!({"shortcut": "x", "content": "{{contact.secret}}"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_variable, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/quick-replies",
+        Some(json!({"shortcut": "BYE", "content": "x"})),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/quick-replies",
+        Some(json!({"shortcut": "x", "content": "{{contact.secret}}"})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let agent_sees = app
         .call(&agent, Method::GET, "/api/quick-replies", None, StatusCode::OK)
         .await;
@@ -290,26 +304,33 @@ async fn divisions_have_members_and_counts_and_are_for_supervisors() {
         )
         .await;
     assert_eq!(renamed["division"]["name"], "Care");
-    let denied = app
-        .as_session(Method::GET, "/api/divisions", &agent.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
-    let bad_member = app
-        .as_session(Method::PUT, &format!("/api/divisions/{id}/members"), &supervisor.token)
-        .json(&json!({"agent_ids": [Uuid::now_v7()]}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(bad_member, StatusCode::BAD_REQUEST, "validation_failed").await;
-    let nameless = app
-        .as_session(Method::POST, "/api/divisions", &supervisor.token)
-        .json(&json!({"name": ""}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(nameless, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &agent,
+        Method::GET,
+        "/api/divisions",
+        None,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+    app.refused(
+        &supervisor,
+        Method::PUT,
+        &format!("/api/divisions/{id}/members"),
+        Some(json!({"agent_ids": [Uuid::now_v7()]})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    app.refused(
+        &supervisor,
+        Method::POST,
+        "/api/divisions",
+        Some(json!({"name": ""})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     app.call(
         &supervisor,
         Method::DELETE,
@@ -318,10 +339,13 @@ async fn divisions_have_members_and_counts_and_are_for_supervisors() {
         StatusCode::OK,
     )
     .await;
-    let gone = app
-        .as_session(Method::GET, &format!("/api/divisions/{id}"), &supervisor.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &supervisor,
+        Method::GET,
+        &format!("/api/divisions/{id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

@@ -58,13 +58,15 @@ async fn custom_roles_grant_exactly_their_permissions() {
         .await
         .unwrap();
     assert_eq!(logs.status(), StatusCode::OK);
-    let create_agent = app
-        .as_session(Method::POST, "/api/agents", &auditor.token)
-        .json(&json!({"name": "X", "email": "x@acme.test", "password": "agent-pass-1", "role": "agent"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(create_agent, StatusCode::FORBIDDEN, "forbidden").await;
+    app.refused(
+        &auditor,
+        Method::POST,
+        "/api/agents",
+        Some(json!({"name": "X", "email": "x@acme.test", "password": "agent-pass-1", "role": "agent"})),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 
     // Changing the role changes what its holders may do, at once.
     let updated = app
@@ -74,19 +76,25 @@ async fn custom_roles_grant_exactly_their_permissions() {
         .await
         .unwrap();
     assert_eq!(updated.status(), StatusCode::OK);
-    let logs = app
-        .as_session(Method::GET, "/api/activity-logs", &auditor.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(logs, StatusCode::FORBIDDEN, "forbidden").await;
+    app.refused(
+        &auditor,
+        Method::GET,
+        "/api/activity-logs",
+        None,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
 
-    let in_use = app
-        .as_session(Method::DELETE, &format!("/api/roles/{role_id}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(in_use, StatusCode::UNPROCESSABLE_ENTITY, "role_in_use").await;
+    app.refused(
+        &admin,
+        Method::DELETE,
+        &format!("/api/roles/{role_id}"),
+        None,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "role_in_use",
+    )
+    .await;
     let listed = expect_json(
         app.as_session(Method::GET, "/api/roles", &admin.token)
             .send()
@@ -109,30 +117,38 @@ async fn roles_are_admin_only_and_validated() {
     let app = spawn_app().await;
     let admin = app.register("Acme").await;
     let supervisor = app.agent_with_role(&admin, "supervisor", None).await;
-    let denied = app
-        .as_session(Method::GET, "/api/roles", &supervisor.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(denied, StatusCode::FORBIDDEN, "forbidden").await;
+    app.refused(
+        &supervisor,
+        Method::GET,
+        "/api/roles",
+        None,
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
     let anonymous = app.request(Method::GET, "/api/permissions").send().await.unwrap();
     expect_error(anonymous, StatusCode::UNAUTHORIZED, "unauthorized").await;
 
-    let unknown = app
-        .as_session(Method::POST, "/api/roles", &admin.token)
-        .json(&json!({"name": "Bad", "permissions": ["agents.fly"]}))
-        .send()
-        .await
-        .unwrap();
-    let error = expect_error(unknown, StatusCode::BAD_REQUEST, "validation_failed").await;
+    let error = app
+        .refused(
+            &admin,
+            Method::POST,
+            "/api/roles",
+            Some(json!({"name": "Bad", "permissions": ["agents.fly"]})),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        )
+        .await;
     assert_eq!(error["details"]["field"], "permissions");
-    let reserved = app
-        .as_session(Method::POST, "/api/roles", &admin.token)
-        .json(&json!({"name": "Admin", "permissions": []}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(reserved, StatusCode::BAD_REQUEST, "validation_failed").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/roles",
+        Some(json!({"name": "Admin", "permissions": []})),
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
     let first = app
         .as_session(Method::POST, "/api/roles", &admin.token)
         .json(&json!({"name": "Night", "permissions": []}))
@@ -140,20 +156,24 @@ async fn roles_are_admin_only_and_validated() {
         .await
         .unwrap();
     assert_eq!(first.status(), StatusCode::CREATED);
-    let twice = app
-        .as_session(Method::POST, "/api/roles", &admin.token)
-        .json(&json!({"name": "night", "permissions": []}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(twice, StatusCode::CONFLICT, "already_exists").await;
-    let system = app
-        .as_session(Method::PATCH, "/api/roles/admin", &admin.token)
-        .json(&json!({"name": "Boss"}))
-        .send()
-        .await
-        .unwrap();
-    expect_error(system, StatusCode::UNPROCESSABLE_ENTITY, "unprocessable").await;
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/roles",
+        Some(json!({"name": "night", "permissions": []})),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
+    app.refused(
+        &admin,
+        Method::PATCH,
+        "/api/roles/admin",
+        Some(json!({"name": "Boss"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "unprocessable",
+    )
+    .await;
     let night = expect_json(
         app.as_session(Method::GET, "/api/roles", &admin.token)
             .send()
@@ -172,12 +192,15 @@ async fn roles_are_admin_only_and_validated() {
         .await
         .unwrap();
     assert_eq!(expect_json(deleted, StatusCode::OK).await["deleted"], true);
-    let gone = app
-        .as_session(Method::GET, &format!("/api/roles/{night_id}"), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(gone, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/roles/{night_id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
     let system_read = expect_json(
         app.as_session(Method::GET, "/api/roles/agent", &admin.token)
             .send()
@@ -187,10 +210,13 @@ async fn roles_are_admin_only_and_validated() {
     )
     .await;
     assert_eq!(system_read["is_system"], true);
-    let missing = app
-        .as_session(Method::GET, &format!("/api/roles/{}", Uuid::now_v7()), &admin.token)
-        .send()
-        .await
-        .unwrap();
-    expect_error(missing, StatusCode::NOT_FOUND, "not_found").await;
+    app.refused(
+        &admin,
+        Method::GET,
+        &format!("/api/roles/{}", Uuid::now_v7()),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }

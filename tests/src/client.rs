@@ -130,6 +130,24 @@ impl TestApp {
         serde_json::from_str(&text).unwrap_or(Value::Null)
     }
 
+    /// Sends a request as a session that must be refused; asserts the `ErrorResponse` and
+    /// answers its body.
+    pub async fn refused(
+        &self,
+        session: &Session,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        status: StatusCode,
+        code: &str,
+    ) -> Value {
+        let mut request = self.as_session(method, path, &session.token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        expect_error(request.send().await.expect("request"), status, code).await
+    }
+
     /// Creates a contact; answers its id.
     pub async fn contact(&self, session: &Session, body: Value) -> Uuid {
         let contact = self
