@@ -11,7 +11,8 @@ use omnistream_commands::{claims, CommandBus};
 use omnistream_domain::claim::{ClaimEvent, ValueClaimed};
 use omnistream_domain::contact::{ContactCreated, ContactEvent, ContactProfile};
 use omnistream_domain::conversation::{
-    Channel, ConversationEvent, ConversationStarted, MessageBody, MessageQueued, MessageReceived, MessageType,
+    Channel, ConversationAssigned, ConversationEvent, ConversationStarted, ConversationStatus,
+    ConversationStatusChanged, ConversationTagsChanged, MessageBody, MessageQueued, MessageReceived, MessageType,
 };
 use omnistream_domain::{Actor, Aggregate, DomainEvent, Metadata};
 use omnistream_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
@@ -57,8 +58,9 @@ fn event<E: DomainEvent>(event: &E, metadata: &Metadata) -> NewEvent {
     NewEvent::from_domain(event, metadata.clone())
 }
 
-/// The organization to seed: found by its admin's login, or registered.
-async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Result<(Uuid, String)> {
+/// The organization to seed and its admin (id, login): found by the admin's login, or
+/// registered.
+async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Result<(Uuid, Uuid, String)> {
     let slug: String = plan
         .tenant
         .to_lowercase()
@@ -66,12 +68,13 @@ async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Res
         .filter(|c| c.is_ascii_alphanumeric())
         .collect();
     let email = format!("admin@{slug}.seed.omnistream.test");
-    let existing: Option<Uuid> = sqlx::query_scalar("SELECT tenant_id FROM rm.agents WHERE email = $1 AND NOT deleted")
-        .bind(&email)
-        .fetch_optional(pool)
-        .await?;
-    if let Some(tenant_id) = existing {
-        return Ok((tenant_id, email));
+    let existing: Option<(Uuid, Uuid)> =
+        sqlx::query_as("SELECT tenant_id, id FROM rm.agents WHERE email = $1 AND NOT deleted")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+    if let Some((tenant_id, agent_id)) = existing {
+        return Ok((tenant_id, agent_id, email));
     }
     let registration = Registration {
         organization_name: plan.tenant.clone(),
@@ -80,7 +83,40 @@ async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Res
         password: plan.password.clone(),
     };
     let registered = registration::register(bus, pool, None, registration).await?;
-    Ok((registered.organization_id, email))
+    Ok((registered.organization_id, registered.agent_id, email))
+}
+
+/// Where conversation `n` stands, so the inbox's tabs and filters have something to tell
+/// apart: two in three assigned to the admin, half resolved, one in ten pending, one in
+/// four tagged `vip`.
+fn inbox_state(n: u64, agent_id: Uuid) -> Vec<ConversationEvent> {
+    let mut events = Vec::new();
+    if !n.is_multiple_of(3) {
+        events.push(ConversationEvent::ConversationAssigned(ConversationAssigned {
+            agent_id: Some(agent_id),
+            previous_agent_id: None,
+        }));
+    }
+    let status = match n % 10 {
+        0..=4 => Some(ConversationStatus::Resolved),
+        5 => Some(ConversationStatus::Pending),
+        _ => None,
+    };
+    if let Some(status) = status {
+        events.push(ConversationEvent::ConversationStatusChanged(
+            ConversationStatusChanged {
+                status,
+                previous: ConversationStatus::Open,
+                snoozed_until: None,
+            },
+        ));
+    }
+    if n.is_multiple_of(4) {
+        events.push(ConversationEvent::ConversationTagsChanged(ConversationTagsChanged {
+            tags: vec!["vip".into()],
+        }));
+    }
+    events
 }
 
 /// One conversation's streams: its contact, the contact's phone claim, the conversation.
@@ -152,6 +188,7 @@ fn conversation_requests(
         };
         events.push(event(&domain_event, metadata));
     }
+    events.extend(inbox_state(n, agent_id).iter().map(|e| event(e, metadata)));
     vec![
         AppendRequest {
             stream_id: omnistream_domain::contact::Contact::stream_id(contact_id),
@@ -177,12 +214,7 @@ fn conversation_requests(
 /// Seeds the plan; shows a progress bar on the terminal.
 pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) -> anyhow::Result<Seeded> {
     let bus = CommandBus::new(events.clone());
-    let (tenant_id, admin_email) = tenant(&bus, pool, &plan).await?;
-    let agent_id: Uuid = sqlx::query_scalar("SELECT id FROM rm.agents WHERE email = $1")
-        .bind(&admin_email)
-        .fetch_optional(pool)
-        .await?
-        .unwrap_or_default();
+    let (tenant_id, agent_id, admin_email) = tenant(&bus, pool, &plan).await?;
     // Phone numbers continue after what earlier runs seeded.
     let offset: i64 =
         sqlx::query_scalar("SELECT count(*) FROM streams WHERE tenant_id = $1 AND stream_id LIKE 'conversation-%'")

@@ -31,21 +31,6 @@ pub struct OpenedSession {
     pub expires_at: DateTime<Utc>,
 }
 
-/// A live session found by its token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SessionRecord {
-    /// The session's id.
-    pub id: Uuid,
-    /// The agent or super-admin.
-    pub principal_id: Uuid,
-    /// The agent's organization; `None` for super-admins.
-    pub tenant_id: Option<Uuid>,
-    /// Whether the principal is a super-admin.
-    pub super_admin: bool,
-    /// Expiry.
-    pub expires_at: DateTime<Utc>,
-}
-
 /// Opens a session for a principal.
 #[tracing::instrument(skip(pool), err)]
 pub async fn open(
@@ -73,28 +58,6 @@ pub async fn open(
     .execute(pool)
     .await?;
     Ok(session)
-}
-
-/// The live (unexpired, unrevoked) session of a token.
-#[tracing::instrument(skip_all, err)]
-pub async fn resolve(pool: &PgPool, token: &str) -> Result<Option<SessionRecord>, CommandError> {
-    let row = sqlx::query(
-        "SELECT id, principal_id, tenant_id, super_admin, expires_at FROM sessions \
-         WHERE token_sha256 = $1 AND revoked_at IS NULL AND expires_at > now()",
-    )
-    .bind(secret_sha256(token))
-    .fetch_optional(pool)
-    .await?;
-    row.map(|row| {
-        Ok(SessionRecord {
-            id: row.try_get("id")?,
-            principal_id: row.try_get("principal_id")?,
-            tenant_id: row.try_get("tenant_id")?,
-            super_admin: row.try_get("super_admin")?,
-            expires_at: row.try_get("expires_at")?,
-        })
-    })
-    .transpose()
 }
 
 /// Ends one session.

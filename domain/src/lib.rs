@@ -12,6 +12,7 @@ pub mod envelope;
 pub mod error;
 pub mod event_schemas;
 pub mod media;
+pub mod messaging_window;
 pub mod note;
 pub mod organization;
 pub mod permission;

@@ -52,6 +52,11 @@ async fn the_inbox_lists_filters_searches_and_counts() {
     assert_eq!(all["data"][0]["id"], budi.to_string());
     assert_eq!(all["data"][0]["last_message"]["preview"], "my invoice is wrong");
     assert_eq!(all["data"][0]["unread_count"], 1);
+    assert_eq!(
+        all["data"][0]["window"],
+        json!({"state": "none"}),
+        "the api channel has no window"
+    );
 
     let cases = [
         ("status=resolved", vec![joko]),
@@ -59,6 +64,8 @@ async fn the_inbox_lists_filters_searches_and_counts() {
         ("assignee=unassigned&status=open", vec![siti]),
         ("tag=billing", vec![siti]),
         ("unread=true", vec![siti, budi]),
+        ("unread=false", vec![joko]),
+        ("assignee=me&unread=true", vec![budi]),
         ("q=santoso", vec![budi]),
         ("q=invoice", vec![budi]),
         ("channel=api&status=open", vec![siti, budi]),
@@ -83,6 +90,17 @@ async fn the_inbox_lists_filters_searches_and_counts() {
         ids.sort();
         want.sort();
         assert_eq!(ids, want, "{query}");
+        // Totals and tab counts (from the rollup or counted) agree with the rows.
+        assert_eq!(page["total"], want.len(), "{query}");
+        if !query.contains("status=") {
+            let counted: i64 = page["counts"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|n| n.as_i64().unwrap())
+                .sum();
+            assert_eq!(counted as usize, want.len(), "{query}");
+        }
     }
 
     // Keyset paging walks every conversation once.

@@ -22,6 +22,22 @@ async fn snapshot(pool: &PgPool, view: &str) -> Vec<String> {
     sqlx::query_scalar(&sql).fetch_all(pool).await.unwrap()
 }
 
+/// Rows in which the tab-count rollup (kept by triggers) and a count over the conversations
+/// disagree.
+async fn rollup_differences(pool: &PgPool) -> i64 {
+    let sql = "SELECT count(*) FROM ( \
+         (SELECT tenant_id, status, channel, assignee_id, division_id, unread, conversations \
+          FROM rm.conversation_counts WHERE conversations <> 0 \
+          EXCEPT SELECT tenant_id, status, channel, assignee_id, division_id, unread_count > 0, count(*) \
+          FROM rm.conversations GROUP BY 1, 2, 3, 4, 5, 6) \
+         UNION ALL \
+         (SELECT tenant_id, status, channel, assignee_id, division_id, unread_count > 0, count(*) \
+          FROM rm.conversations GROUP BY 1, 2, 3, 4, 5, 6 \
+          EXCEPT SELECT tenant_id, status, channel, assignee_id, division_id, unread, conversations \
+          FROM rm.conversation_counts WHERE conversations <> 0)) d";
+    sqlx::query_scalar(sql).fetch_one(pool).await.unwrap()
+}
+
 async fn seed(bus: &CommandBus, tenant: Uuid, agents: usize) {
     let ctx = CommandContext::new(Scope::Tenant(tenant), Actor::system(), None);
     for i in 0..agents {
@@ -171,6 +187,11 @@ async fn a_rebuilt_inbox_writing_messages_in_runs_equals_the_live_one() {
         .await;
     }
     app.caught_up("inbox").await;
+    assert_eq!(
+        rollup_differences(&app.pool).await,
+        0,
+        "the live rollup equals a recount"
+    );
     let tables = ["contacts", "conversations", "messages", "transfers", "notes"];
     let mut live = Vec::new();
     for t in tables {
@@ -193,4 +214,9 @@ async fn a_rebuilt_inbox_writing_messages_in_runs_equals_the_live_one() {
         .await
         .unwrap();
     assert!(unread > 0, "some conversations still have unread messages");
+    assert_eq!(
+        rollup_differences(&app.pool).await,
+        0,
+        "the rebuilt rollup equals a recount"
+    );
 }

@@ -19,11 +19,9 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
         password: "seed-password-1".into(),
     };
     let seeded = seed(events.clone(), &app.pool, plan.clone()).await.unwrap();
-    assert_eq!(
-        seeded.events,
-        25 * (1 + 1 + 1 + 4),
-        "contact, claim, start and messages per conversation"
-    );
+    // Contact, claim, start and messages per conversation; then 16 assignments (n % 3 != 0),
+    // 17 status changes (n % 10 <= 5) and 7 tag changes (n % 4 == 0).
+    assert_eq!(seeded.events, 25 * (1 + 1 + 1 + 4) + 16 + 17 + 7);
     app.caught_up("directory").await;
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
@@ -37,6 +35,20 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
     let list: serde_json::Value = list.json().await.unwrap();
     assert_eq!(list["total"], 25);
     assert_eq!(list["data"][0]["messages_count"], 4);
+    assert_eq!(list["counts"]["resolved"], 15);
+    assert_eq!(list["counts"]["pending"], 2);
+    assert_eq!(list["counts"]["open"], 8);
+    let mine = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/conversations?assignee=me&tag=vip&per_page=5",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    // n in 0..25 with n % 3 != 0 and n % 4 == 0: 4, 8, 16, 20.
+    assert_eq!(mine["total"], 4);
     let search = app
         .call(
             &admin,

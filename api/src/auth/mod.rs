@@ -1,5 +1,6 @@
 //! Authentication (API key or session token) and authorization (permission codes).
 
+mod credential;
 mod principal;
 mod scheme;
 

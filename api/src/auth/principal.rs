@@ -5,11 +5,11 @@ use std::collections::BTreeSet;
 use omnistream_commands::{session, CommandContext, Scope};
 use omnistream_domain::permission::SystemRole;
 use omnistream_domain::{Actor, ActorKind, Permission};
-use omnistream_projections::directory::{self, AgentRow};
-use omnistream_projections::TenantScope;
+use omnistream_projections::{directory, TenantScope};
 use poem::Request;
 use uuid::Uuid;
 
+use super::credential::{self, Holder};
 use crate::error::{current_request_id, ApiError};
 use crate::state::AppState;
 
@@ -141,25 +141,23 @@ pub async fn resolve(state: &AppState, req: &Request) -> Result<Option<Principal
 async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the API key is invalid, revoked or expired");
     let digest = hex::encode(session::secret_sha256(key));
-    let credential = directory::api_key_by_hash(&state.pool, &digest)
+    let holder = credential::api_key_holder(&state.pool, &digest)
         .await?
         .ok_or_else(invalid)?;
-    if credential.revoked_at.is_some() || credential.expires_at.is_some_and(|at| at <= chrono::Utc::now()) {
-        return Err(invalid());
+    let principal = agent_principal(holder, false).ok_or_else(invalid)?;
+    if let Some(key_id) = principal.api_key_id {
+        directory::touch_api_key(&state.pool, key_id).await?;
     }
-    let agent = directory::agent_for_credential(&state.pool, credential.agent_id)
-        .await?
-        .filter(|a| a.tenant_id == credential.tenant_id)
-        .ok_or_else(invalid)?;
-    directory::touch_api_key(&state.pool, credential.id).await?;
-    agent_principal(state, agent, None, Some(credential.id)).await
+    Ok(principal)
 }
 
 async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the session token is invalid or expired; log in again");
-    let record = session::resolve(&state.pool, token).await?.ok_or_else(invalid)?;
-    if record.super_admin {
-        if !directory::super_admin_exists(&state.pool, record.principal_id).await? {
+    let holder = credential::session_holder(&state.pool, &session::secret_sha256(token))
+        .await?
+        .ok_or_else(invalid)?;
+    if holder.tenant_id.is_none() {
+        if !holder.super_admin {
             return Err(invalid());
         }
         let tenant_id = tenant_header
@@ -170,47 +168,42 @@ async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>
             .transpose()?;
         return Ok(Principal {
             kind: PrincipalKind::SuperAdmin {
-                super_admin_id: record.principal_id,
+                super_admin_id: holder.principal_id,
             },
             tenant_id,
             permissions: Permission::ALL.iter().copied().collect(),
-            session_id: Some(record.id),
+            session_id: Some(holder.credential_id),
             api_key_id: None,
         });
     }
-    let agent = directory::agent_for_credential(&state.pool, record.principal_id)
-        .await?
-        .filter(|a| Some(a.tenant_id) == record.tenant_id)
-        .ok_or_else(invalid)?;
-    agent_principal(state, agent, Some(record.id), None).await
+    agent_principal(holder, true).ok_or_else(invalid)
 }
 
 /// An agent's principal, with its role's permissions as they are now: fixed for system
-/// roles, read for custom ones (so a role's change applies to the next request).
-async fn agent_principal(
-    state: &AppState,
-    agent: AgentRow,
-    session_id: Option<Uuid>,
-    api_key_id: Option<Uuid>,
-) -> Result<Principal, ApiError> {
-    let permissions: BTreeSet<Permission> = match (SystemRole::from_name(&agent.role), agent.custom_role_id) {
-        (Some(system), _) => system.permissions().into_iter().collect(),
-        (None, Some(role_id)) => directory::role_permissions(&state.pool, TenantScope::new(agent.tenant_id), role_id)
-            .await?
+/// roles, those of the custom role otherwise (so a role's change applies to the next
+/// request). `None` when the agent is gone or belongs to another organization.
+fn agent_principal(holder: Holder, by_session: bool) -> Option<Principal> {
+    if holder.agent_tenant_id.is_none() || holder.agent_tenant_id != holder.tenant_id {
+        return None;
+    }
+    let role = holder.agent_role?;
+    let permissions: BTreeSet<Permission> = match SystemRole::from_name(&role) {
+        Some(system) => system.permissions().into_iter().collect(),
+        None => holder
+            .role_permissions
             .unwrap_or_default()
             .iter()
             .filter_map(|c| Permission::from_code(c))
             .collect(),
-        (None, None) => BTreeSet::new(),
     };
-    Ok(Principal {
+    Some(Principal {
         kind: PrincipalKind::Agent {
-            agent_id: agent.id,
-            role: agent.role,
+            agent_id: holder.principal_id,
+            role,
         },
-        tenant_id: Some(agent.tenant_id),
+        tenant_id: holder.tenant_id,
         permissions,
-        session_id,
-        api_key_id,
+        session_id: by_session.then_some(holder.credential_id),
+        api_key_id: (!by_session).then_some(holder.credential_id),
     })
 }

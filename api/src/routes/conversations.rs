@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use omnistream_commands::conversations::{self as conversation_commands, NewConversation};
 use omnistream_commands::CommandContext;
 use omnistream_domain::conversation::{Channel, ConversationCommand, ConversationStatus as DomainStatus};
+use omnistream_domain::messaging_window::{MessagingWindow, WindowState as DomainWindowState};
 use omnistream_domain::Permission;
 use omnistream_projections::inbox::contacts as contact_queries;
 use omnistream_projections::inbox::conversation_queries::{self, AssigneeFilter, ConversationFilter, ConversationRow};
@@ -86,6 +87,53 @@ impl From<ConversationChannel> for Channel {
     }
 }
 
+fn channel_of(stored: &str) -> Channel {
+    match stored {
+        "whatsapp" => Channel::Whatsapp,
+        "instagram" => Channel::Instagram,
+        "email" => Channel::Email,
+        _ => Channel::Api,
+    }
+}
+
+/// Whether free-form messages may be sent now.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[oai(rename_all = "snake_case")]
+pub enum WindowState {
+    /// Until `expires_at`.
+    Open,
+    /// Only templates, until the customer writes again.
+    Closed,
+    /// The channel has no window (e-mail, the API channel).
+    None,
+}
+
+/// The channel's messaging window: WhatsApp and Instagram allow free-form replies for 24
+/// hours after the customer last wrote.
+#[derive(Debug, Clone, Object)]
+pub struct ConversationWindow {
+    /// Open, closed or none.
+    pub state: WindowState,
+    /// When it closes or closed (none: no window, or the customer never wrote).
+    #[oai(skip_serializing_if_is_none)]
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl ConversationWindow {
+    fn of(channel: &str, last_inbound_at: Option<DateTime<Utc>>) -> Self {
+        let length = MessagingWindow::default_length(channel_of(channel));
+        let window = MessagingWindow::at(length, last_inbound_at, Utc::now());
+        Self {
+            state: match window.state {
+                DomainWindowState::Open => WindowState::Open,
+                DomainWindowState::Closed => WindowState::Closed,
+                DomainWindowState::Unlimited => WindowState::None,
+            },
+            expires_at: window.expires_at,
+        }
+    }
+}
+
 /// The assignee of a conversation.
 #[derive(Debug, Clone, Object)]
 pub struct ConversationAssignee {
@@ -109,7 +157,8 @@ pub struct LastMessage {
     pub sent_at: DateTime<Utc>,
 }
 
-/// A conversation with its contact, assignee, division, tags, last message and unread count.
+/// A conversation with its contact, assignee, division, tags, last message, unread count and
+/// messaging window.
 #[derive(Debug, Clone, Object)]
 pub struct ConversationWithContact {
     /// Id.
@@ -147,6 +196,8 @@ pub struct ConversationWithContact {
     /// When the customer last wrote (the messaging window opens then).
     #[oai(skip_serializing_if_is_none)]
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The messaging window.
+    pub window: ConversationWindow,
     /// Last activity.
     pub last_activity_at: DateTime<Utc>,
     /// Started.
@@ -166,6 +217,7 @@ impl From<ConversationRow> for ConversationWithContact {
             }),
             _ => None,
         };
+        let window = ConversationWindow::of(&row.channel, row.last_inbound_at);
         Self {
             id: row.id,
             status: status_of(&row.status),
@@ -195,6 +247,7 @@ impl From<ConversationRow> for ConversationWithContact {
             unread_count: row.unread_count,
             messages_count: row.messages_count,
             last_inbound_at: row.last_inbound_at,
+            window,
             last_activity_at: row.last_activity_at,
             created_at: row.created_at,
             version: row.version,

@@ -105,21 +105,6 @@ pub struct LoginTarget {
     pub super_admin: bool,
 }
 
-/// An API key found by its hash, for authentication.
-#[derive(Debug, Clone, PartialEq, FromRow)]
-pub struct ApiKeyCredential {
-    /// The key's id.
-    pub id: Uuid,
-    /// Organization.
-    pub tenant_id: Uuid,
-    /// The agent it acts as.
-    pub agent_id: Uuid,
-    /// Expiry.
-    pub expires_at: Option<DateTime<Utc>>,
-    /// Revocation time.
-    pub revoked_at: Option<DateTime<Utc>>,
-}
-
 /// Filters of the agent list.
 #[derive(Debug, Clone, Default)]
 pub struct AgentFilter {
@@ -163,26 +148,6 @@ pub async fn agent_for_credential(pool: &PgPool, agent_id: Uuid) -> Result<Optio
         .await?)
 }
 
-/// Whether a super-admin exists.
-pub async fn super_admin_exists(pool: &PgPool, id: Uuid) -> Result<bool, ProjectionError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM rm.super_admins WHERE id = $1)")
-            .bind(id)
-            .fetch_one(pool)
-            .await?,
-    )
-}
-
-/// An API key by the hex SHA-256 of the presented key.
-pub async fn api_key_by_hash(pool: &PgPool, key_sha256: &str) -> Result<Option<ApiKeyCredential>, ProjectionError> {
-    Ok(
-        sqlx::query_as("SELECT id, tenant_id, agent_id, expires_at, revoked_at FROM rm.api_keys WHERE key_sha256 = $1")
-            .bind(key_sha256)
-            .fetch_optional(pool)
-            .await?,
-    )
-}
-
 /// Records that a key was used, at most once a minute per key.
 pub async fn touch_api_key(pool: &PgPool, api_key_id: Uuid) -> Result<(), ProjectionError> {
     sqlx::query(
@@ -194,21 +159,6 @@ pub async fn touch_api_key(pool: &PgPool, api_key_id: Uuid) -> Result<(), Projec
     .execute(pool)
     .await?;
     Ok(())
-}
-
-/// The permission codes of a custom role of the tenant (`None`: no such live role).
-pub async fn role_permissions(
-    pool: &PgPool,
-    scope: TenantScope,
-    role_id: Uuid,
-) -> Result<Option<Vec<String>>, ProjectionError> {
-    Ok(
-        sqlx::query_scalar("SELECT permissions FROM rm.roles WHERE tenant_id = $1 AND id = $2 AND NOT deleted")
-            .bind(scope.tenant_id())
-            .bind(role_id)
-            .fetch_optional(pool)
-            .await?,
-    )
 }
 
 /// The tenant's organization.

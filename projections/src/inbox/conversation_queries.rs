@@ -206,6 +206,53 @@ pub struct InboxPage {
     pub counts: BTreeMap<String, i64>,
 }
 
+/// Conversations per status, with every filter but the status applied: summed from the
+/// `conversation_counts` rollup when the filters are among its dimensions (the inbox's tabs),
+/// counted over the matching conversations otherwise.
+async fn counts(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+) -> Result<BTreeMap<String, i64>, ProjectionError> {
+    let rollup = filter.tag.is_none()
+        && filter.from.is_none()
+        && filter.to.is_none()
+        && filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
+    let mut query = if rollup {
+        let mut query =
+            QueryBuilder::new("SELECT c.status, sum(c.conversations)::bigint FROM rm.conversation_counts c");
+        push_scope(&mut query, scope, visibility);
+        let unread = filter.unread;
+        push_filters(
+            &mut query,
+            scope,
+            &ConversationFilter {
+                unread: None,
+                ..filter.clone()
+            },
+            false,
+        );
+        if let Some(unread) = unread {
+            query.push(" AND c.unread = ").push_bind(unread);
+        }
+        query
+    } else {
+        let mut query = QueryBuilder::new("SELECT c.status, count(*) FROM rm.conversations c");
+        push_scope(&mut query, scope, visibility);
+        push_filters(&mut query, scope, filter, false);
+        query
+    };
+    query.push(" GROUP BY c.status");
+    Ok(query
+        .build_query_as::<(String, i64)>()
+        .fetch_all(pool)
+        .await?
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .collect())
+}
+
 /// The conversations the caller may see, filtered, most recent activity first.
 pub async fn list(
     pool: &PgPool,
@@ -214,16 +261,7 @@ pub async fn list(
     filter: &ConversationFilter,
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
-    let mut counts_query = QueryBuilder::new("SELECT c.status, count(*) FROM rm.conversations c");
-    push_scope(&mut counts_query, scope, visibility);
-    push_filters(&mut counts_query, scope, filter, false);
-    counts_query.push(" GROUP BY c.status");
-    let counts: BTreeMap<String, i64> = counts_query
-        .build_query_as::<(String, i64)>()
-        .fetch_all(pool)
-        .await?
-        .into_iter()
-        .collect();
+    let counts = counts(pool, scope, visibility, filter).await?;
     let total = match &filter.status {
         Some(status) => counts.get(status).copied().unwrap_or(0),
         None => counts.values().sum(),

@@ -54,13 +54,14 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        2
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &[
             "contacts",
             "conversations",
+            "conversation_counts",
             "messages",
             "transfers",
             "notes",

@@ -52,6 +52,48 @@ CREATE INDEX conversations_contact ON conversations (contact_id);
 CREATE INDEX conversations_tags ON conversations USING gin (tags);
 CREATE INDEX conversations_search ON conversations USING gin ((coalesce(contact_name, '') || ' ' || coalesce(contact_phone, '') || ' ' || coalesce(contact_email, '')) gin_trgm_ops);
 
+-- Conversations per status, channel, assignee, division and unread flag, kept by triggers:
+-- the inbox's tab counts and totals are sums over a few rows, not counts over every
+-- conversation of the tenant.
+CREATE TABLE conversation_counts (
+    tenant_id      UUID NOT NULL,
+    status         TEXT NOT NULL,
+    channel        TEXT NOT NULL,
+    assignee_id    UUID,
+    division_id    UUID,
+    unread         BOOLEAN NOT NULL,
+    conversations  BIGINT NOT NULL,
+    UNIQUE NULLS NOT DISTINCT (tenant_id, status, channel, assignee_id, division_id, unread)
+);
+
+-- Names resolve in the generation the function was created in, whoever writes.
+CREATE FUNCTION count_conversation() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        UPDATE conversation_counts SET conversations = conversations - 1
+         WHERE tenant_id = OLD.tenant_id AND status = OLD.status AND channel = OLD.channel
+           AND assignee_id IS NOT DISTINCT FROM OLD.assignee_id
+           AND division_id IS NOT DISTINCT FROM OLD.division_id
+           AND unread = (OLD.unread_count > 0);
+    END IF;
+    INSERT INTO conversation_counts AS k
+           (tenant_id, status, channel, assignee_id, division_id, unread, conversations)
+    VALUES (NEW.tenant_id, NEW.status, NEW.channel, NEW.assignee_id, NEW.division_id, NEW.unread_count > 0, 1)
+    ON CONFLICT (tenant_id, status, channel, assignee_id, division_id, unread)
+    DO UPDATE SET conversations = k.conversations + 1;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER conversations_counted_insert AFTER INSERT ON conversations
+    FOR EACH ROW EXECUTE FUNCTION count_conversation();
+CREATE TRIGGER conversations_counted_update AFTER UPDATE ON conversations
+    FOR EACH ROW WHEN (
+        OLD.status IS DISTINCT FROM NEW.status OR OLD.channel IS DISTINCT FROM NEW.channel
+        OR OLD.assignee_id IS DISTINCT FROM NEW.assignee_id OR OLD.division_id IS DISTINCT FROM NEW.division_id
+        OR (OLD.unread_count > 0) IS DISTINCT FROM (NEW.unread_count > 0)
+    ) EXECUTE FUNCTION count_conversation();
+
 CREATE TABLE messages (
     id                   UUID PRIMARY KEY,
     tenant_id            UUID NOT NULL,
