@@ -147,6 +147,47 @@ async fn the_inbox_lists_filters_searches_and_counts() {
         .await;
     assert_eq!(detail["contact"]["name"], "Siti");
     assert_eq!(detail["tags"], json!(["billing"]));
+
+    // A word in two conversations, one per page: the first page is found by walking the
+    // most recent conversations, the one after the cursor from the indexes; both agree.
+    app.message(&admin, joko, "inbound", "another invoice question").await;
+    let first = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/conversations?q=invoice&per_page=1",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(first["data"][0]["id"], joko.to_string(), "most recent match first");
+    assert_eq!(
+        (first["total"].as_i64(), first["counts_capped"].as_bool()),
+        (Some(2), Some(false))
+    );
+    let cursor = first["next_cursor"].as_str().expect("a second match");
+    let second = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/conversations?q=invoice&per_page=1&cursor={cursor}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(second["data"][0]["id"], budi.to_string());
+    assert!(second.get("next_cursor").is_none());
+    // Contact fields are searched too, through the contact (not a copy on the conversation).
+    let by_phone = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/conversations?q=santoso&per_page=1",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(by_phone["data"][0]["id"], budi.to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -264,13 +264,16 @@ pub struct ConversationList {
     pub page: i64,
     /// Rows per page.
     pub per_page: i64,
-    /// Matching conversations in all.
+    /// Matching conversations in all (see `counts_capped`).
     pub total: i64,
     /// Pass as `cursor` for the next page.
     #[oai(skip_serializing_if_is_none)]
     pub next_cursor: Option<String>,
     /// Conversations per status, with every other filter applied.
     pub counts: BTreeMap<String, i64>,
+    /// True when a text search (`q`) matched 1,000 conversations or more: `total` and
+    /// `counts` then cover the 1,000 most recent matches.
+    pub counts_capped: bool,
 }
 
 /// Starts a conversation with a contact.
@@ -571,6 +574,7 @@ impl ConversationsApi {
             total: inbox.page.total,
             next_cursor: inbox.page.next_cursor,
             counts: inbox.counts,
+            counts_capped: inbox.counts_capped,
         }))
     }
 

@@ -112,11 +112,29 @@ pub struct ConversationRow {
     pub version: i64,
 }
 
-const SELECT: &str = "SELECT c.id, c.contact_id, c.contact_name, c.contact_phone, c.contact_email, c.channel, \
+const COLUMNS: &str = "SELECT c.id, c.contact_id, c.contact_name, c.contact_phone, c.contact_email, c.channel, \
      c.channel_account_id, c.division_id, c.assignee_id, a.name AS assignee_name, c.status, c.snoozed_until, c.tags, \
      c.subject, c.last_message_id, c.last_message_preview, c.last_message_direction, c.last_message_at, \
-     c.last_inbound_at, c.unread_count, c.messages_count, c.last_activity_at, c.created_at, c.updated_at, c.version \
-     FROM rm.conversations c LEFT JOIN rm.agents a ON a.id = c.assignee_id";
+     c.last_inbound_at, c.unread_count, c.messages_count, c.last_activity_at, c.created_at, c.updated_at, c.version";
+
+const WITH_ASSIGNEE: &str = " c LEFT JOIN rm.agents a ON a.id = c.assignee_id";
+
+/// Text searches count at most this many matches (the most recent ones).
+pub const SEARCH_COUNT_CAP: i64 = 1000;
+
+/// How a text search finds its conversations.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SearchPlan {
+    /// Walk conversations from the most recent, checking each: fast when many match.
+    Walk,
+    /// Start from the contacts' trigram index and the messages' full-text index: fast when
+    /// few match.
+    Indexed,
+}
+
+/// The contact fields a search looks in, as the contacts' trigram index has them.
+const CONTACT_TEXT: &str = "(coalesce(k.name, '') || ' ' || coalesce(k.phone, '') || ' ' || coalesce(k.email, '') \
+     || ' ' || coalesce(k.instagram_id, ''))";
 
 fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, visibility: &Visibility) {
     qb.push(" WHERE c.tenant_id = ").push_bind(scope.tenant_id());
@@ -134,6 +152,7 @@ fn push_filters(
     scope: TenantScope,
     filter: &ConversationFilter,
     with_status: bool,
+    plan: SearchPlan,
 ) {
     if let (true, Some(status)) = (with_status, &filter.status) {
         qb.push(" AND c.status = ").push_bind(status.clone());
@@ -154,9 +173,9 @@ fn push_filters(
         qb.push(" AND c.division_id = ").push_bind(division);
     }
     if let Some(tag) = &filter.tag {
-        qb.push(" AND c.tags @> ARRAY[")
+        qb.push(" AND EXISTS (SELECT 1 FROM rm.conversation_tags t WHERE t.conversation_id = c.id AND t.tag = ")
             .push_bind(tag.to_lowercase())
-            .push("]::text[]");
+            .push(")");
     }
     match filter.unread {
         Some(true) => {
@@ -173,16 +192,56 @@ fn push_filters(
     if let Some(to) = filter.to {
         qb.push(" AND c.last_activity_at < ").push_bind(to);
     }
-    if let Some(search) = filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
-        qb.push(" AND ((coalesce(c.contact_name, '') || ' ' || coalesce(c.contact_phone, '') || ' ' || coalesce(c.contact_email, '')) ILIKE ")
-            .push_bind(contains_pattern(search))
-            // Uncorrelated, so the message index is searched once, not once per conversation.
-            .push(" OR c.id IN (SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
-            .push_bind(scope.tenant_id())
-            .push(" AND to_tsvector('simple', coalesce(m.text, '')) @@ plainto_tsquery('simple', ")
-            .push_bind(search.to_owned())
-            .push(")))");
+    if let Some(search) = search_text(filter) {
+        push_search(qb, scope, search, plan);
     }
+}
+
+fn search_text(filter: &ConversationFilter) -> Option<&str> {
+    filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// The contact's name, phone, e-mail or Instagram id contains the text, or one of the
+/// conversation's messages has its words.
+fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: &str, plan: SearchPlan) {
+    match plan {
+        SearchPlan::Walk => {
+            qb.push(" AND (EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND ")
+                .push(CONTACT_TEXT)
+                .push(" ILIKE ")
+                .push_bind(contains_pattern(search))
+                .push(") OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
+                .push_bind(search.to_owned())
+                .push(")))");
+        }
+        SearchPlan::Indexed => {
+            qb.push(" AND c.id IN (SELECT x.id FROM rm.conversations x WHERE x.tenant_id = ")
+                .push_bind(scope.tenant_id())
+                .push(" AND x.contact_id IN (SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
+                .push_bind(scope.tenant_id())
+                .push(" AND ")
+                .push(CONTACT_TEXT)
+                .push(" ILIKE ")
+                .push_bind(contains_pattern(search))
+                .push(") UNION SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
+                .push_bind(scope.tenant_id())
+                .push(" AND m.search @@ plainto_tsquery('simple', ")
+                .push_bind(search.to_owned())
+                .push("))");
+        }
+    }
+}
+
+fn push_cursor(qb: &mut QueryBuilder<'_, Postgres>, page: &PageRequest) -> Result<(), ProjectionError> {
+    if let Some(cursor) = &page.cursor {
+        let (at, id) = parse_cursor(cursor)?;
+        qb.push(" AND (c.last_activity_at, c.id) < (")
+            .push_bind(at)
+            .push(", ")
+            .push_bind(id)
+            .push(")");
+    }
+    Ok(())
 }
 
 /// The keyset cursor of a row: its last activity (microseconds) and id.
@@ -204,22 +263,47 @@ pub struct InboxPage {
     pub page: Page<ConversationRow>,
     /// Conversations per status, with every filter but the status applied.
     pub counts: BTreeMap<String, i64>,
+    /// A text search matched [`SEARCH_COUNT_CAP`] conversations or more: the total and the
+    /// counts cover the most recent of them.
+    pub counts_capped: bool,
 }
 
 /// Conversations per status, with every filter but the status applied: summed from the
 /// `conversation_counts` rollup when the filters are among its dimensions (the inbox's tabs),
-/// counted over the matching conversations otherwise.
+/// counted over the most recent [`SEARCH_COUNT_CAP`] matches of a text search, counted over
+/// the matching conversations otherwise.
 async fn counts(
     pool: &PgPool,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
+    plan: SearchPlan,
 ) -> Result<BTreeMap<String, i64>, ProjectionError> {
     let rollup = filter.tag.is_none()
         && filter.from.is_none()
         && filter.to.is_none()
         && filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
-    let mut query = if rollup {
+    let mut query = if let Some(search) = search_text(filter) {
+        // The most recent matches only: a common word matches most of a big inbox.
+        let mut capped = QueryBuilder::new("SELECT c.status, count(*) FROM (SELECT c.status FROM rm.conversations c");
+        push_scope(&mut capped, scope, visibility);
+        push_filters(
+            &mut capped,
+            scope,
+            &ConversationFilter {
+                search: None,
+                ..filter.clone()
+            },
+            false,
+            plan,
+        );
+        push_search(&mut capped, scope, search, plan);
+        capped
+            .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+            .push_bind(SEARCH_COUNT_CAP)
+            .push(") c");
+        capped
+    } else if rollup {
         let mut query =
             QueryBuilder::new("SELECT c.status, sum(c.conversations)::bigint FROM rm.conversation_counts c");
         push_scope(&mut query, scope, visibility);
@@ -232,6 +316,7 @@ async fn counts(
                 ..filter.clone()
             },
             false,
+            plan,
         );
         if let Some(unread) = unread {
             query.push(" AND c.unread = ").push_bind(unread);
@@ -240,7 +325,7 @@ async fn counts(
     } else {
         let mut query = QueryBuilder::new("SELECT c.status, count(*) FROM rm.conversations c");
         push_scope(&mut query, scope, visibility);
-        push_filters(&mut query, scope, filter, false);
+        push_filters(&mut query, scope, filter, false, plan);
         query
     };
     query.push(" GROUP BY c.status");
@@ -254,6 +339,10 @@ async fn counts(
 }
 
 /// The conversations the caller may see, filtered, most recent activity first.
+///
+/// A text search first walks a window of the most recent conversations (a common word
+/// fills the page there); when the window holds less than a page of matches it asks the
+/// indexes (a rare word has few matches to sort).
 pub async fn list(
     pool: &PgPool,
     scope: TenantScope,
@@ -261,32 +350,72 @@ pub async fn list(
     filter: &ConversationFilter,
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
-    let counts = counts(pool, scope, visibility, filter).await?;
+    let mut plan = SearchPlan::Indexed;
+    let mut data = None;
+    if search_text(filter).is_some() && page.offset() == 0 {
+        let walked = walk_window(pool, scope, visibility, filter, page).await?;
+        if walked.len() as i64 > page.per_page {
+            plan = SearchPlan::Walk;
+            data = Some(walked);
+        }
+    }
+    let data = match data {
+        Some(rows) => rows,
+        None => {
+            let mut rows = QueryBuilder::new(COLUMNS);
+            rows.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
+            push_scope(&mut rows, scope, visibility);
+            push_filters(&mut rows, scope, filter, true, plan);
+            push_cursor(&mut rows, page)?;
+            rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+                .push_bind(page.per_page + 1)
+                .push(" OFFSET ")
+                .push_bind(page.offset());
+            rows.build_query_as::<ConversationRow>().fetch_all(pool).await?
+        }
+    };
+    let counts = counts(pool, scope, visibility, filter, plan).await?;
     let total = match &filter.status {
         Some(status) => counts.get(status).copied().unwrap_or(0),
         None => counts.values().sum(),
     };
-
-    let mut rows = QueryBuilder::new(SELECT);
-    push_scope(&mut rows, scope, visibility);
-    push_filters(&mut rows, scope, filter, true);
-    if let Some(cursor) = &page.cursor {
-        let (at, id) = parse_cursor(cursor)?;
-        rows.push(" AND (c.last_activity_at, c.id) < (")
-            .push_bind(at)
-            .push(", ")
-            .push_bind(id)
-            .push(")");
-    }
-    rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
-        .push_bind(page.per_page + 1)
-        .push(" OFFSET ")
-        .push_bind(page.offset());
-    let data = rows.build_query_as::<ConversationRow>().fetch_all(pool).await?;
+    let counts_capped = search_text(filter).is_some() && counts.values().sum::<i64>() >= SEARCH_COUNT_CAP;
     Ok(InboxPage {
         page: Page::from_rows(data, page, total, cursor_of),
         counts,
+        counts_capped,
     })
+}
+
+/// The matches among the most recent conversations (eight pages' worth) that pass the
+/// other filters: the first page of a search for a common word.
+async fn walk_window(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    page: &PageRequest,
+) -> Result<Vec<ConversationRow>, ProjectionError> {
+    let mut rows = QueryBuilder::new(COLUMNS);
+    rows.push(" FROM (SELECT c.* FROM rm.conversations c");
+    push_scope(&mut rows, scope, visibility);
+    let others = ConversationFilter {
+        search: None,
+        ..filter.clone()
+    };
+    push_filters(&mut rows, scope, &others, true, SearchPlan::Walk);
+    push_cursor(&mut rows, page)?;
+    rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+        .push_bind((page.per_page + 1) * 8)
+        .push(")")
+        .push(WITH_ASSIGNEE)
+        .push(" WHERE true");
+    if let Some(search) = search_text(filter) {
+        push_search(&mut rows, scope, search, SearchPlan::Walk);
+    }
+    rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+        .push_bind(page.per_page + 1);
+    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
 }
 
 /// One conversation the caller may see.
@@ -296,7 +425,8 @@ pub async fn get(
     visibility: &Visibility,
     id: Uuid,
 ) -> Result<Option<ConversationRow>, ProjectionError> {
-    let mut query = QueryBuilder::new(SELECT);
+    let mut query = QueryBuilder::new(COLUMNS);
+    query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
     push_scope(&mut query, scope, visibility);
     query.push(" AND c.id = ").push_bind(id);
     Ok(query.build_query_as::<ConversationRow>().fetch_optional(pool).await?)

@@ -146,6 +146,19 @@ pub(crate) async fn apply(
                 .bind(version)
                 .execute(&mut *conn)
                 .await?;
+            sqlx::query("DELETE FROM conversation_tags WHERE conversation_id = $1")
+                .bind(id)
+                .execute(&mut *conn)
+                .await?;
+            sqlx::query(
+                "INSERT INTO conversation_tags (conversation_id, tenant_id, tag) \
+                 SELECT $1, $2, tag FROM UNNEST($3::text[]) AS t(tag) ON CONFLICT DO NOTHING",
+            )
+            .bind(id)
+            .bind(tenant(event)?)
+            .bind(&t.tags)
+            .execute(&mut *conn)
+            .await?;
         }
         ConversationEvent::ConversationTransferred(t) => {
             sqlx::query(

@@ -54,7 +54,7 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        3
+        4
     }
 
     fn tables(&self) -> &'static [&'static str] {
@@ -62,6 +62,7 @@ impl Projection for InboxProjection {
             "contacts",
             "conversations",
             "conversation_counts",
+            "conversation_tags",
             "messages",
             "transfers",
             "notes",

@@ -49,8 +49,17 @@ CREATE INDEX conversations_status ON conversations (tenant_id, status, last_acti
 CREATE INDEX conversations_assignee ON conversations (tenant_id, assignee_id, last_activity_at DESC, id DESC);
 CREATE INDEX conversations_division ON conversations (tenant_id, division_id, last_activity_at DESC, id DESC);
 CREATE INDEX conversations_contact ON conversations (contact_id);
-CREATE INDEX conversations_tags ON conversations USING gin (tags);
-CREATE INDEX conversations_search ON conversations USING gin ((coalesce(contact_name, '') || ' ' || coalesce(contact_phone, '') || ' ' || coalesce(contact_email, '')) gin_trgm_ops);
+-- No GIN index on conversations: every message rewrites the row (its last activity is in
+-- the btree indexes above), and GIN inserts would cost more than the rest of the update.
+-- Tags have their own table; text search goes through contacts and messages.
+
+CREATE TABLE conversation_tags (
+    conversation_id  UUID NOT NULL,
+    tenant_id        UUID NOT NULL,
+    tag              TEXT NOT NULL,
+    PRIMARY KEY (conversation_id, tag)
+);
+CREATE INDEX conversation_tags_tag ON conversation_tags (tenant_id, tag);
 
 -- Conversations per status, channel, assignee, division and unread flag, kept by triggers:
 -- the inbox's tab counts and totals are sums over a few rows, not counts over every
@@ -109,10 +118,11 @@ CREATE TABLE messages (
     quick_reply_id       UUID,
     provider_message_id  TEXT,
     first_response       BOOLEAN NOT NULL DEFAULT false,
-    created_at           TIMESTAMPTZ NOT NULL
+    created_at           TIMESTAMPTZ NOT NULL,
+    search               TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', coalesce(text, ''))) STORED
 );
 CREATE INDEX messages_conversation ON messages (conversation_id, position);
-CREATE INDEX messages_text ON messages USING gin (to_tsvector('simple', coalesce(text, '')));
+CREATE INDEX messages_search ON messages USING gin (search);
 
 CREATE TABLE transfers (
     id                UUID PRIMARY KEY,

@@ -4,6 +4,10 @@
 //! a smaller position after a reader has passed it. Catch-up readers therefore walk
 //! `(tx_id, position)` and stop below `pg_snapshot_xmin(pg_current_snapshot())`: every
 //! transaction with a smaller id has finished, so nothing can appear behind the reader.
+//!
+//! The catch-up queries order by the table's columns (`events.tx_id`: the selected `tx_id`
+//! is a cast, and ordering by it would sort instead of walking the index) and carry their
+//! limit as a literal, so that even a generic prepared plan walks `events_tx_order`.
 
 use chrono::{DateTime, Utc};
 use sqlx::PgPool;
@@ -31,12 +35,11 @@ pub(super) async fn all(pool: &PgPool, after: Checkpoint, limit: i64) -> Result<
         "SELECT {COLUMNS} FROM events \
          WHERE (tx_id, position) > ($1::text::xid8, $2) \
            AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY tx_id, position LIMIT $3"
+         ORDER BY events.tx_id, events.position LIMIT {limit}"
     );
     let rows = sqlx::query(&sql)
         .bind(after.tx_id.to_string())
         .bind(after.position)
-        .bind(limit)
         .fetch_all(pool)
         .await?;
     rows.iter().map(decode).collect()
@@ -83,13 +86,12 @@ pub async fn read_tenant_after(
         "SELECT {COLUMNS} FROM events \
          WHERE tenant_id = $1 AND (tx_id, position) > ($2::text::xid8, $3) \
            AND tx_id < pg_snapshot_xmin(pg_current_snapshot()) \
-         ORDER BY tx_id, position LIMIT $4"
+         ORDER BY events.tx_id, events.position LIMIT {limit}"
     );
     let rows = sqlx::query(&sql)
         .bind(tenant_id)
         .bind(after.tx_id.to_string())
         .bind(after.position)
-        .bind(limit)
         .fetch_all(pool)
         .await?;
     rows.iter().map(decode).collect()
@@ -109,7 +111,7 @@ pub async fn checkpoint_at(pool: &PgPool, position: i64) -> Result<Option<Checkp
 pub async fn current_checkpoint(pool: &PgPool) -> Result<Checkpoint, StoreError> {
     let row: Option<(i64, i64)> = sqlx::query_as(
         "SELECT tx_id::text::bigint, position FROM events \
-         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY tx_id DESC, position DESC LIMIT 1",
+         WHERE tx_id < pg_snapshot_xmin(pg_current_snapshot()) ORDER BY events.tx_id DESC, events.position DESC LIMIT 1",
     )
     .fetch_optional(pool)
     .await?;
