@@ -4,6 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use omnistream_commands::media::MediaStore;
 use omnistream_commands::{idempotency, CommandBus};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
@@ -108,7 +109,10 @@ impl Application {
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
         let bus = CommandBus::new(reader.clone());
-        let media = omnistream_commands::media::LocalMediaStore::new(config.media_dir.clone());
+        let media = match &config.media_store {
+            Some(url) => MediaStore::s3(url)?,
+            None => MediaStore::local(&config.media_dir)?,
+        };
         let state = Arc::new(AppState {
             pool,
             store,

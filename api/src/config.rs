@@ -23,8 +23,11 @@ pub struct Config {
     pub read_wait: Duration,
     /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
     pub run_projections: bool,
-    /// `OMNISTREAM_MEDIA_DIR`: where uploaded media are kept.
+    /// `OMNISTREAM_MEDIA_DIR`: where uploaded media are kept on the local disk.
     pub media_dir: std::path::PathBuf,
+    /// `OMNISTREAM_MEDIA_STORE`: `s3://bucket[/prefix]` to keep media in an S3-compatible
+    /// bucket instead (credentials and endpoint from the `AWS_*` variables).
+    pub media_store: Option<String>,
     /// `OMNISTREAM_MEDIA_MAX_BYTES`: the largest upload accepted.
     pub media_max_bytes: usize,
     /// `OMNISTREAM_LOG_FORMAT`: `json` or `text`.
@@ -74,6 +77,7 @@ impl Config {
             media_dir: var("OMNISTREAM_MEDIA_DIR")
                 .unwrap_or_else(|| "data/media".to_owned())
                 .into(),
+            media_store: var("OMNISTREAM_MEDIA_STORE"),
             media_max_bytes: parsed("OMNISTREAM_MEDIA_MAX_BYTES", 16 * 1024 * 1024)?,
             log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
         })
@@ -91,6 +95,7 @@ impl Config {
             read_wait: Duration::from_secs(5),
             run_projections: true,
             media_dir: std::env::temp_dir().join("omnistream-media"),
+            media_store: None,
             media_max_bytes: 16 * 1024 * 1024,
             log_json: false,
         }

@@ -268,6 +268,10 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
         }
     }
     bar.finish();
+    // A bulk load outdates the planner's statistics, and autovacuum may be off.
+    for table in ["events", "streams", "personal_keys"] {
+        sqlx::query(&format!("ANALYZE {table}")).execute(pool).await?;
+    }
     Ok(Seeded {
         tenant_id,
         admin_email,

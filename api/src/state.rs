@@ -3,7 +3,7 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use omnistream_commands::media::LocalMediaStore;
+use omnistream_commands::media::MediaStore;
 use omnistream_commands::CommandBus;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
@@ -23,7 +23,7 @@ pub struct AppState {
     /// Runs commands against the store.
     pub bus: CommandBus,
     /// Where uploaded media are kept.
-    pub media: LocalMediaStore,
+    pub media: MediaStore,
     /// The configuration.
     pub config: Config,
     /// Prometheus metrics.

@@ -1,8 +1,17 @@
 //! Media uploads: the file is written to the store by its content hash (per tenant, so equal
 //! files are kept once), then the upload is recorded as an event.
 
-use std::path::{Path, PathBuf};
+use std::ops::Range;
+use std::sync::Arc;
 
+use bytes::Bytes;
+use futures_util::stream::BoxStream;
+use futures_util::{StreamExt, TryStreamExt};
+use object_store::aws::{AmazonS3Builder, AmazonS3ConfigKey};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as ObjectPath;
+use object_store::prefix::PrefixStore;
+use object_store::{GetOptions, GetRange, ObjectStore, PutPayload};
 use omnistream_domain::media::{Media, MediaCommand, MediaUploaded};
 use omnistream_domain::DomainError;
 use sha2::{Digest, Sha256};
@@ -10,36 +19,98 @@ use uuid::Uuid;
 
 use crate::{CommandBus, CommandContext, CommandError, Executed};
 
-/// Media kept on the local disk under a root folder: `<root>/<tenant>/<sha256>`.
+/// Where media files are kept, by tenant and content hash (`<tenant>/<sha256>`): a folder on
+/// the local disk, or an S3-compatible bucket, both through the `object_store` crate.
 #[derive(Debug, Clone)]
-pub struct LocalMediaStore {
-    root: PathBuf,
+pub struct MediaStore {
+    objects: Arc<dyn ObjectStore>,
 }
 
-impl LocalMediaStore {
-    /// A store rooted at `root` (created on first write).
-    pub fn new(root: impl Into<PathBuf>) -> Self {
-        Self { root: root.into() }
+/// A failure of the media store.
+#[derive(Debug, thiserror::Error)]
+#[error("media store: {0}")]
+pub struct MediaStoreError(String);
+
+impl From<object_store::Error> for MediaStoreError {
+    fn from(error: object_store::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl MediaStore {
+    /// A folder on the local disk (created if missing).
+    pub fn local(root: &std::path::Path) -> Result<Self, MediaStoreError> {
+        std::fs::create_dir_all(root).map_err(|e| MediaStoreError(format!("{}: {e}", root.display())))?;
+        Ok(Self {
+            objects: Arc::new(LocalFileSystem::new_with_prefix(root)?),
+        })
+    }
+
+    /// A bucket of an S3-compatible service, from `s3://bucket[/prefix][?key=value&...]`.
+    /// Settings come from the usual `AWS_*` variables (`AWS_ACCESS_KEY_ID`,
+    /// `AWS_SECRET_ACCESS_KEY`, `AWS_REGION`, `AWS_ENDPOINT_URL`, `AWS_ALLOW_HTTP`), and the
+    /// query may set any of `object_store`'s S3 keys (`endpoint`, `region`, `allow_http`, ...).
+    pub fn s3(url: &str) -> Result<Self, MediaStoreError> {
+        let rest = url
+            .strip_prefix("s3://")
+            .ok_or_else(|| MediaStoreError(format!("{url} is not an s3:// address")))?;
+        let (rest, query) = rest.split_once('?').unwrap_or((rest, ""));
+        let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+        if bucket.is_empty() {
+            return Err(MediaStoreError(format!("{url} names no bucket")));
+        }
+        let mut builder = AmazonS3Builder::from_env().with_bucket_name(bucket);
+        for pair in query.split('&').filter(|p| !p.is_empty()) {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let key: AmazonS3ConfigKey = key
+                .parse()
+                .map_err(|_| MediaStoreError(format!("{key} is not an S3 setting")))?;
+            builder = builder.with_config(key, value);
+        }
+        let bucket = builder.build()?;
+        let prefix = prefix.trim_matches('/');
+        let objects: Arc<dyn ObjectStore> = if prefix.is_empty() {
+            Arc::new(bucket)
+        } else {
+            Arc::new(PrefixStore::new(bucket, prefix))
+        };
+        Ok(Self { objects })
     }
 
     /// Where a tenant's file with this hash lives. Hashes are hex, tenants UUIDs: no
-    /// caller-chosen text reaches the path.
-    pub fn path(&self, tenant_id: Uuid, sha256: &str) -> PathBuf {
-        self.root.join(tenant_id.to_string()).join(sha256)
+    /// caller-chosen text reaches the name.
+    fn location(tenant_id: Uuid, sha256: &str) -> ObjectPath {
+        ObjectPath::from(format!("{tenant_id}/{sha256}"))
     }
 
-    /// Writes content (atomically: a temporary file renamed into place) unless it is there.
-    pub async fn save(&self, tenant_id: Uuid, sha256: &str, content: &[u8]) -> std::io::Result<PathBuf> {
-        let path = self.path(tenant_id, sha256);
-        if tokio::fs::try_exists(&path).await.unwrap_or(false) {
-            return Ok(path);
+    /// Stores content unless a file with its hash is there already.
+    pub async fn save(&self, tenant_id: Uuid, sha256: &str, content: Bytes) -> Result<(), MediaStoreError> {
+        let location = Self::location(tenant_id, sha256);
+        match self.objects.head(&location).await {
+            Ok(_) => return Ok(()),
+            Err(object_store::Error::NotFound { .. }) => {}
+            Err(other) => return Err(other.into()),
         }
-        let folder = path.parent().unwrap_or(Path::new("."));
-        tokio::fs::create_dir_all(folder).await?;
-        let temporary = folder.join(format!(".{}.part", Uuid::now_v7()));
-        tokio::fs::write(&temporary, content).await?;
-        tokio::fs::rename(&temporary, &path).await?;
-        Ok(path)
+        self.objects.put(&location, PutPayload::from(content)).await?;
+        Ok(())
+    }
+
+    /// Streams a file, whole or the byte range `range` (end exclusive).
+    pub async fn open(
+        &self,
+        tenant_id: Uuid,
+        sha256: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<BoxStream<'static, Result<Bytes, MediaStoreError>>, MediaStoreError> {
+        let options = GetOptions {
+            range: range.map(GetRange::Bounded),
+            ..GetOptions::default()
+        };
+        let found = self
+            .objects
+            .get_opts(&Self::location(tenant_id, sha256), options)
+            .await?;
+        Ok(found.into_stream().map_err(MediaStoreError::from).boxed())
     }
 }
 
@@ -51,7 +122,7 @@ pub struct Upload {
     /// Its accepted content type.
     pub content_type: String,
     /// Its content.
-    pub content: Vec<u8>,
+    pub content: Bytes,
     /// Who uploads it.
     pub uploaded_by: Option<Uuid>,
 }
@@ -59,7 +130,7 @@ pub struct Upload {
 /// Stores a file and records its upload; answers the media id and its hash.
 pub async fn upload(
     bus: &CommandBus,
-    store: &LocalMediaStore,
+    store: &MediaStore,
     ctx: &CommandContext,
     upload: Upload,
 ) -> Result<(Executed, String), CommandError> {
@@ -78,11 +149,11 @@ pub async fn upload(
         sha256: sha256.clone(),
         uploaded_by: upload.uploaded_by,
     });
-    // Validate before touching the disk; the file is stored before its event, so an event
-    // never points at a missing file.
+    // Validate before storing; the file is stored before its event, so an event never
+    // points at a missing file.
     omnistream_domain::Aggregate::decide(&Media::default(), command.clone())?;
     store
-        .save(tenant_id, &sha256, &upload.content)
+        .save(tenant_id, &sha256, upload.content)
         .await
         .map_err(|e| CommandError::Storage(e.to_string()))?;
     let executed = bus.create::<Media>(ctx, media_id, command).await?;

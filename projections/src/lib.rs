@@ -13,6 +13,7 @@ pub mod rebuild;
 pub mod runner;
 pub mod scheduler;
 pub mod state;
+pub mod statistics;
 pub mod tenant_scope;
 pub mod wait;
 

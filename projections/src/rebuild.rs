@@ -8,7 +8,7 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use omnistream_store::{Checkpoint, EventStore};
 use sqlx::{PgConnection, PgPool};
 
-use crate::{state, Projection, ProjectionError};
+use crate::{state, statistics, Projection, ProjectionError};
 
 const REBUILD_BATCH: i64 = 2000;
 
@@ -59,7 +59,7 @@ pub async fn rebuild(
     let mut applied = 0i64;
     loop {
         let mut tx = pool.begin().await?;
-        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint).await?;
+        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint, applied).await?;
         tx.commit().await?;
         if n == 0 {
             break;
@@ -74,7 +74,7 @@ pub async fn rebuild(
     let mut tx = pool.begin().await?;
     let old = state::lock(&mut tx, projection.name()).await?;
     loop {
-        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint).await?;
+        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint, applied).await?;
         if n == 0 {
             break;
         }
@@ -112,6 +112,7 @@ async fn apply_batch(
     projection: &dyn Projection,
     schema: &str,
     checkpoint: &mut Checkpoint,
+    applied_before: i64,
 ) -> Result<i64, ProjectionError> {
     let events = store.read_all(*checkpoint, REBUILD_BATCH).await?;
     if events.is_empty() {
@@ -121,8 +122,10 @@ async fn apply_batch(
         .execute(&mut *conn)
         .await?;
     projection.apply_batch(conn, &events).await?;
+    let applied = events.len() as i64;
+    statistics::refresh_if_grown(conn, projection, applied_before, applied_before + applied).await?;
     if let Some(last) = events.last() {
         *checkpoint = last.checkpoint();
     }
-    Ok(events.len() as i64)
+    Ok(applied)
 }

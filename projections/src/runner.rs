@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::metrics::ProjectionMetrics;
-use crate::{state, Projection, ProjectionError};
+use crate::{state, statistics, Projection, ProjectionError};
 
 /// Events applied per transaction.
 pub const DEFAULT_BATCH: i64 = 500;
@@ -62,6 +62,14 @@ impl Runner {
             .execute(&mut *tx)
             .await?;
         self.projection.apply_batch(&mut tx, &events).await?;
+        let applied = installed.events_applied;
+        statistics::refresh_if_grown(
+            &mut tx,
+            self.projection.as_ref(),
+            applied,
+            applied + events.len() as i64,
+        )
+        .await?;
         state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;
         tx.commit().await?;
         if let Some(metrics) = &self.metrics {

@@ -111,3 +111,83 @@ async fn uploads_of_the_wrong_type_or_size_are_refused_and_store_nothing() {
         .unwrap();
     assert_eq!(uploads, 0);
 }
+
+/// A real S3-compatible server on loopback (moto's, standing in for AWS, which no machine
+/// here can reach); killed when dropped.
+struct S3Server {
+    _process: tokio::process::Child,
+    port: u16,
+}
+
+impl S3Server {
+    async fn start(bucket: &str) -> Self {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .unwrap()
+            .local_addr()
+            .unwrap()
+            .port();
+        let child = tokio::process::Command::new("moto_server")
+            .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .kill_on_drop(true)
+            .spawn()
+            .expect("moto_server (an S3-compatible server) is needed: python3 -m pip install 'moto[server]'");
+        let client = reqwest::Client::new();
+        let base = format!("http://127.0.0.1:{port}");
+        for _ in 0..200 {
+            if client.get(&base).send().await.is_ok() {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        let created = client.put(format!("{base}/{bucket}")).send().await.unwrap();
+        assert!(created.status().is_success(), "bucket created");
+        Self { _process: child, port }
+    }
+
+    async fn keys(&self, bucket: &str) -> String {
+        reqwest::get(format!("http://127.0.0.1:{}/{bucket}?list-type=2", self.port))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn media_can_live_in_an_s3_compatible_bucket() {
+    let s3 = S3Server::start("omnistream-media").await;
+    let store = format!(
+        "s3://omnistream-media/uploads?endpoint=http://127.0.0.1:{}&allow_http=true&region=us-east-1\
+         &access_key_id=test&secret_access_key=test",
+        s3.port
+    );
+    let app = spawn_app_with(|config| config.media_store = Some(store)).await;
+    let admin = app.register("Acme").await;
+    let content: Vec<u8> = (0..5000u32).map(|i| (i % 253) as u8).collect();
+    let response = upload(&app, &admin, content.clone(), "photo.png", "image/png").await;
+    assert_eq!(response.status(), StatusCode::CREATED);
+    let media: Value = response.json().await.unwrap();
+    let url = media["url"].as_str().unwrap().to_owned();
+    let whole = app.as_session(Method::GET, &url, &admin.token).send().await.unwrap();
+    assert_eq!(whole.status(), StatusCode::OK);
+    assert_eq!(whole.bytes().await.unwrap().to_vec(), content);
+    let part = app
+        .as_session(Method::GET, &url, &admin.token)
+        .header("Range", "bytes=4990-")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(part.status(), StatusCode::PARTIAL_CONTENT);
+    assert_eq!(part.bytes().await.unwrap().to_vec(), content[4990..].to_vec());
+    // The object is in the bucket under the prefix, by tenant and hash.
+    let keys = s3.keys("omnistream-media").await;
+    let key = format!(
+        "uploads/{}/{}",
+        admin.organization_id,
+        media["sha256"].as_str().unwrap()
+    );
+    assert!(keys.contains(&key), "{key} in {keys}");
+}

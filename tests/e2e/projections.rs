@@ -192,7 +192,14 @@ async fn a_rebuilt_inbox_writing_messages_in_runs_equals_the_live_one() {
         0,
         "the live rollup equals a recount"
     );
-    let tables = ["contacts", "conversations", "conversation_tags", "messages", "transfers", "notes"];
+    let tables = [
+        "contacts",
+        "conversations",
+        "conversation_tags",
+        "messages",
+        "transfers",
+        "notes",
+    ];
     let mut live = Vec::new();
     for t in tables {
         live.push(snapshot(&app.pool, t).await);

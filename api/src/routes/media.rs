@@ -2,11 +2,13 @@
 //! downloads for members of the same organization, with range requests.
 
 use chrono::{DateTime, Utc};
+use futures_util::TryStreamExt;
 use omnistream_commands::media::{self as media_commands, Upload};
 use omnistream_domain::media::{accepted_type, ALLOWED_TYPES};
 use omnistream_domain::Permission;
 use omnistream_projections::inbox::media as media_queries;
 use poem::web::Data;
+use poem::Body;
 use poem_openapi::param::{Header, Path};
 use poem_openapi::payload::{Binary, Json, Response};
 use poem_openapi::types::multipart::Upload as UploadedFile;
@@ -64,10 +66,10 @@ pub enum MediaUploaded {
 pub enum MediaContent {
     /// The whole file.
     #[oai(status = 200)]
-    Full(Binary<Vec<u8>>),
+    Full(Binary<Body>),
     /// The requested range.
     #[oai(status = 206)]
-    Partial(Binary<Vec<u8>>, #[oai(header = "Content-Range")] String),
+    Partial(Binary<Body>, #[oai(header = "Content-Range")] String),
     /// The range lies outside the file (`range_not_satisfiable`).
     #[oai(status = 416)]
     NotSatisfiable(Json<ErrorResponse>, #[oai(header = "Content-Range")] String),
@@ -119,7 +121,7 @@ impl MediaApi {
             ))));
         }
         let file_name = form.file.file_name().unwrap_or("file").to_owned();
-        let content = form.file.into_vec().await.map_err(|e| ApiError::internal(&e))?;
+        let content = form.file.into_vec().await.map_err(|e| ApiError::internal(&e))?.into();
         let ctx = principal.command_context()?;
         let upload = Upload {
             file_name,
@@ -160,17 +162,12 @@ impl MediaApi {
         let media = media_queries::get(&state.pool, scope, id.0)
             .await?
             .ok_or_else(|| ApiError::not_found("media"))?;
-        let path = state.media.path(scope.tenant_id(), &media.sha256);
-        let content = tokio::fs::read(&path).await.map_err(|e| ApiError::internal(&e))?;
-        let size = content.len() as u64;
+        let size = u64::try_from(media.size).unwrap_or_default();
         let disposition = format!("inline; filename=\"{}\"", media.file_name.replace(['"', '\\'], "_"));
-        let answer = match range.0.as_deref() {
-            None => MediaContent::Full(Binary(content)),
+        let (range, content_range) = match range.0.as_deref() {
+            None => (None, None),
             Some(header) => match byte_range(header, size) {
-                Some((start, end)) => MediaContent::Partial(
-                    Binary(content[start as usize..=end as usize].to_vec()),
-                    format!("bytes {start}-{end}/{size}"),
-                ),
+                Some((start, end)) => (Some(start..end + 1), Some(format!("bytes {start}-{end}/{size}"))),
                 None => {
                     return Ok(Response::new(MediaContent::NotSatisfiable(
                         Json(ErrorResponse::new(
@@ -181,6 +178,17 @@ impl MediaApi {
                     )))
                 }
             },
+        };
+        // Streamed from the store: the file is never held in memory whole.
+        let stream = state
+            .media
+            .open(scope.tenant_id(), &media.sha256, range)
+            .await
+            .map_err(|e| ApiError::internal(&e))?;
+        let body = Binary(Body::from_bytes_stream(stream.map_err(std::io::Error::other)));
+        let answer = match content_range {
+            None => MediaContent::Full(body),
+            Some(content_range) => MediaContent::Partial(body, content_range),
         };
         Ok(Response::new(answer)
             .header("Content-Type", media.content_type)

@@ -78,12 +78,14 @@ CREATE TABLE conversation_counts (
 -- Names resolve in the generation the function was created in, whoever writes.
 CREATE FUNCTION count_conversation() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
 BEGIN
+    -- Upserts both ways: they find the row through the unique index (a plain UPDATE with
+    -- IS NOT DISTINCT FROM would scan the table, and a batch leaves many row versions).
     IF TG_OP = 'UPDATE' THEN
-        UPDATE conversation_counts SET conversations = conversations - 1
-         WHERE tenant_id = OLD.tenant_id AND status = OLD.status AND channel = OLD.channel
-           AND assignee_id IS NOT DISTINCT FROM OLD.assignee_id
-           AND division_id IS NOT DISTINCT FROM OLD.division_id
-           AND unread = (OLD.unread_count > 0);
+        INSERT INTO conversation_counts AS k
+               (tenant_id, status, channel, assignee_id, division_id, unread, conversations)
+        VALUES (OLD.tenant_id, OLD.status, OLD.channel, OLD.assignee_id, OLD.division_id, OLD.unread_count > 0, -1)
+        ON CONFLICT (tenant_id, status, channel, assignee_id, division_id, unread)
+        DO UPDATE SET conversations = k.conversations - 1;
     END IF;
     INSERT INTO conversation_counts AS k
            (tenant_id, status, channel, assignee_id, division_id, unread, conversations)
