@@ -242,7 +242,14 @@ async fn catch_up_readers_never_pass_an_open_transaction() {
             .await
             .unwrap();
     }
-    let seen = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    // The fence is cluster-wide: a transaction of another database may hold back even the
+    // early event for a moment; wait for it, then nothing after the open one may show.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    let mut seen = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    while seen.is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+        seen = store.read_all(Checkpoint::default(), 100).await.unwrap();
+    }
     assert_eq!(seen.len(), 1, "only the event before the open transaction is readable");
     assert_eq!(seen[0].stream_id, "early");
     let checkpoint = seen[0].checkpoint();
