@@ -99,6 +99,14 @@ pub async fn rebuild(
             .await?;
     }
     tx.commit().await?;
+    // A fresh generation has no visibility map and stale statistics: vacuum it once, so
+    // index-only scans and the planner see it as it is (autovacuum may be off).
+    bar.set_message(format!("vacuuming {}", projection.name()));
+    for table in projection.tables() {
+        sqlx::query(&format!("VACUUM (ANALYZE) {schema}.{table}"))
+            .execute(pool)
+            .await?;
+    }
     bar.finish_with_message(format!("rebuilt {} ({applied} events)", projection.name()));
     Ok(RebuildReport {
         schema_name: schema,

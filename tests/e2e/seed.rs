@@ -72,3 +72,67 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
     .unwrap();
     assert_eq!(again.tenant_id, seeded.tenant_id);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
+    let app = spawn_app().await;
+    let events: Arc<dyn EventStore> = omnistream_api::app::shredding(&app.pool, &app.store);
+    let plan = SeedPlan {
+        tenant: "Many".into(),
+        conversations: 230,
+        messages_per_conversation: 1,
+        password: "seed-password-1".into(),
+    };
+    let seeded = seed(events, &app.pool, plan).await.unwrap();
+    app.caught_up("directory").await;
+    let admin = app.login(&seeded.admin_email, "seed-password-1").await;
+    let head = app.store.head_position().await.unwrap();
+    let search = |query: &'static str| {
+        let request = app
+            .as_session(Method::GET, query, &admin.token)
+            .header("X-Min-Position", head.to_string());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            response.json::<serde_json::Value>().await.unwrap()
+        }
+    };
+    // Every message says "about my ...": the page comes from the walk, the counts are capped.
+    let common = search("/api/conversations?q=about&per_page=10").await;
+    assert_eq!(common["data"].as_array().unwrap().len(), 10);
+    assert_eq!(
+        (common["total"].as_i64(), common["counts_capped"].as_bool()),
+        (Some(200), Some(true))
+    );
+    let counted: i64 = common["counts"]
+        .as_object()
+        .unwrap()
+        .values()
+        .map(|n| n.as_i64().unwrap())
+        .sum();
+    assert_eq!(counted, 200);
+    // Paging on past the counted matches still finds every conversation, once.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let url = match &cursor {
+            Some(c) => format!("/api/conversations?q=about&per_page=100&cursor={c}"),
+            None => "/api/conversations?q=about&per_page=100".to_owned(),
+        };
+        let page = app.call(&admin, Method::GET, &url, None, StatusCode::OK).await;
+        for row in page["data"].as_array().unwrap() {
+            assert!(seen.insert(row["id"].as_str().unwrap().to_owned()), "no repeats");
+        }
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_owned()),
+            None => break,
+        }
+    }
+    assert_eq!(seen.len(), 230);
+    // A rare match is counted exactly.
+    let rare = search("/api/conversations?q=Customer%20229").await;
+    assert_eq!(
+        (rare["total"].as_i64(), rare["counts_capped"].as_bool()),
+        (Some(1), Some(false))
+    );
+}

@@ -271,8 +271,8 @@ pub struct ConversationList {
     pub next_cursor: Option<String>,
     /// Conversations per status, with every other filter applied.
     pub counts: BTreeMap<String, i64>,
-    /// True when a text search (`q`) matched 1,000 conversations or more: `total` and
-    /// `counts` then cover the 1,000 most recent matches.
+    /// True when a text search (`q`) matched 200 conversations or more: `total` and
+    /// `counts` then cover the 200 most recent matches.
     pub counts_capped: bool,
 }
 

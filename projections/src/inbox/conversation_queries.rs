@@ -120,7 +120,7 @@ const COLUMNS: &str = "SELECT c.id, c.contact_id, c.contact_name, c.contact_phon
 const WITH_ASSIGNEE: &str = " c LEFT JOIN rm.agents a ON a.id = c.assignee_id";
 
 /// Text searches count at most this many matches (the most recent ones).
-pub const SEARCH_COUNT_CAP: i64 = 1000;
+pub const SEARCH_COUNT_CAP: i64 = 200;
 
 /// How a text search finds its conversations.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -270,40 +270,15 @@ pub struct InboxPage {
 
 /// Conversations per status, with every filter but the status applied: summed from the
 /// `conversation_counts` rollup when the filters are among its dimensions (the inbox's tabs),
-/// counted over the most recent [`SEARCH_COUNT_CAP`] matches of a text search, counted over
-/// the matching conversations otherwise.
+/// counted over the matching conversations otherwise (text searches: see [`search`]).
 async fn counts(
     pool: &PgPool,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
-    plan: SearchPlan,
 ) -> Result<BTreeMap<String, i64>, ProjectionError> {
-    let rollup = filter.tag.is_none()
-        && filter.from.is_none()
-        && filter.to.is_none()
-        && filter.search.as_deref().is_none_or(|s| s.trim().is_empty());
-    let mut query = if let Some(search) = search_text(filter) {
-        // The most recent matches only: a common word matches most of a big inbox.
-        let mut capped = QueryBuilder::new("SELECT c.status, count(*) FROM (SELECT c.status FROM rm.conversations c");
-        push_scope(&mut capped, scope, visibility);
-        push_filters(
-            &mut capped,
-            scope,
-            &ConversationFilter {
-                search: None,
-                ..filter.clone()
-            },
-            false,
-            plan,
-        );
-        push_search(&mut capped, scope, search, plan);
-        capped
-            .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
-            .push_bind(SEARCH_COUNT_CAP)
-            .push(") c");
-        capped
-    } else if rollup {
+    let rollup = filter.tag.is_none() && filter.from.is_none() && filter.to.is_none() && search_text(filter).is_none();
+    let mut query = if rollup {
         let mut query =
             QueryBuilder::new("SELECT c.status, sum(c.conversations)::bigint FROM rm.conversation_counts c");
         push_scope(&mut query, scope, visibility);
@@ -316,7 +291,7 @@ async fn counts(
                 ..filter.clone()
             },
             false,
-            plan,
+            SearchPlan::Indexed,
         );
         if let Some(unread) = unread {
             query.push(" AND c.unread = ").push_bind(unread);
@@ -325,7 +300,7 @@ async fn counts(
     } else {
         let mut query = QueryBuilder::new("SELECT c.status, count(*) FROM rm.conversations c");
         push_scope(&mut query, scope, visibility);
-        push_filters(&mut query, scope, filter, false, plan);
+        push_filters(&mut query, scope, filter, false, SearchPlan::Indexed);
         query
     };
     query.push(" GROUP BY c.status");
@@ -339,11 +314,58 @@ async fn counts(
 }
 
 /// The conversations the caller may see, filtered, most recent activity first.
-///
-/// A text search first walks a window of the most recent conversations (a common word
-/// fills the page there); when the window holds less than a page of matches it asks the
-/// indexes (a rare word has few matches to sort).
 pub async fn list(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    page: &PageRequest,
+) -> Result<InboxPage, ProjectionError> {
+    if search_text(filter).is_some() {
+        return search(pool, scope, visibility, filter, page).await;
+    }
+    let counts = counts(pool, scope, visibility, filter).await?;
+    let total = total_of(&counts, filter);
+    let data = page_rows(pool, scope, visibility, filter, page, SearchPlan::Indexed).await?;
+    Ok(InboxPage {
+        page: Page::from_rows(data, page, total, cursor_of),
+        counts,
+        counts_capped: false,
+    })
+}
+
+fn total_of(counts: &BTreeMap<String, i64>, filter: &ConversationFilter) -> i64 {
+    match &filter.status {
+        Some(status) => counts.get(status).copied().unwrap_or(0),
+        None => counts.values().sum(),
+    }
+}
+
+async fn page_rows(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    page: &PageRequest,
+    plan: SearchPlan,
+) -> Result<Vec<ConversationRow>, ProjectionError> {
+    let mut rows = QueryBuilder::new(COLUMNS);
+    rows.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
+    push_scope(&mut rows, scope, visibility);
+    push_filters(&mut rows, scope, filter, true, plan);
+    push_cursor(&mut rows, page)?;
+    rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+        .push_bind(page.per_page + 1)
+        .push(" OFFSET ")
+        .push_bind(page.offset());
+    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
+}
+
+/// A text search. The first page walks a window of the most recent conversations (a common
+/// word fills the page there); otherwise the indexes find the matches (a rare word has few
+/// to sort). The counts cover the [`SEARCH_COUNT_CAP`] most recent matches, found once: the
+/// page is taken from them when they hold it.
+async fn search(
     pool: &PgPool,
     scope: TenantScope,
     visibility: &Visibility,
@@ -352,39 +374,74 @@ pub async fn list(
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
-    if search_text(filter).is_some() && page.offset() == 0 {
+    if page.offset() == 0 {
         let walked = walk_window(pool, scope, visibility, filter, page).await?;
         if walked.len() as i64 > page.per_page {
             plan = SearchPlan::Walk;
             data = Some(walked);
         }
     }
+    let matches = capped_matches(pool, scope, visibility, filter, plan).await?;
+    let mut counts = BTreeMap::new();
+    for (_, status, _) in &matches {
+        *counts.entry(status.clone()).or_insert(0) += 1;
+    }
+    let complete = (matches.len() as i64) < SEARCH_COUNT_CAP;
     let data = match data {
         Some(rows) => rows,
         None => {
-            let mut rows = QueryBuilder::new(COLUMNS);
-            rows.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
-            push_scope(&mut rows, scope, visibility);
-            push_filters(&mut rows, scope, filter, true, plan);
-            push_cursor(&mut rows, page)?;
-            rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
-                .push_bind(page.per_page + 1)
-                .push(" OFFSET ")
-                .push_bind(page.offset());
-            rows.build_query_as::<ConversationRow>().fetch_all(pool).await?
+            let after = page.cursor.as_deref().map(parse_cursor).transpose()?;
+            let wanted: Vec<Uuid> = matches
+                .iter()
+                .filter(|(_, status, _)| filter.status.as_ref().is_none_or(|s| s == status))
+                .filter(|(id, _, at)| after.is_none_or(|(a, i)| (*at, *id) < (a, i)))
+                .skip(page.offset() as usize)
+                .take(page.per_page as usize + 1)
+                .map(|(id, _, _)| *id)
+                .collect();
+            if complete || wanted.len() as i64 > page.per_page {
+                rows_by_id(pool, scope, &wanted).await?
+            } else {
+                page_rows(pool, scope, visibility, filter, page, plan).await?
+            }
         }
     };
-    let counts = counts(pool, scope, visibility, filter, plan).await?;
-    let total = match &filter.status {
-        Some(status) => counts.get(status).copied().unwrap_or(0),
-        None => counts.values().sum(),
-    };
-    let counts_capped = search_text(filter).is_some() && counts.values().sum::<i64>() >= SEARCH_COUNT_CAP;
     Ok(InboxPage {
-        page: Page::from_rows(data, page, total, cursor_of),
+        page: Page::from_rows(data, page, total_of(&counts, filter), cursor_of),
+        counts_capped: !complete,
         counts,
-        counts_capped,
     })
+}
+
+/// The most recent [`SEARCH_COUNT_CAP`] matches (id, status, last activity), with every
+/// filter but the status applied.
+async fn capped_matches(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    plan: SearchPlan,
+) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, ProjectionError> {
+    let mut query = QueryBuilder::new("SELECT c.id, c.status, c.last_activity_at FROM rm.conversations c");
+    push_scope(&mut query, scope, visibility);
+    push_filters(&mut query, scope, filter, false, plan);
+    query
+        .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+        .push_bind(SEARCH_COUNT_CAP);
+    Ok(query.build_query_as().fetch_all(pool).await?)
+}
+
+/// Conversations by id, most recent activity first.
+async fn rows_by_id(pool: &PgPool, scope: TenantScope, ids: &[Uuid]) -> Result<Vec<ConversationRow>, ProjectionError> {
+    let mut rows = QueryBuilder::new(COLUMNS);
+    rows.push(" FROM rm.conversations")
+        .push(WITH_ASSIGNEE)
+        .push(" WHERE c.tenant_id = ")
+        .push_bind(scope.tenant_id())
+        .push(" AND c.id = ANY(")
+        .push_bind(ids.to_vec())
+        .push(") ORDER BY c.last_activity_at DESC, c.id DESC");
+    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
 }
 
 /// The matches among the most recent conversations (eight pages' worth) that pass the
