@@ -15,6 +15,9 @@ pub enum ProjectionError {
     /// A projection name that this build does not know.
     #[error("no projection named {0}")]
     UnknownProjection(String),
+    /// Another process is rebuilding this projection.
+    #[error("a rebuild of {0} is already running")]
+    RebuildRunning(String),
     /// A paging cursor that this service did not hand out.
     #[error("invalid cursor")]
     InvalidCursor,

@@ -22,6 +22,9 @@ pub struct RebuildReport {
 }
 
 /// Rebuilds `projection`; shows a progress bar on the terminal when `progress` is set.
+///
+/// One rebuild per projection at a time (a session advisory lock); generations left by a
+/// rebuild that was stopped half-way are dropped first.
 #[tracing::instrument(skip_all, fields(projection = projection.name()), err)]
 pub async fn rebuild(
     pool: &PgPool,
@@ -29,7 +32,46 @@ pub async fn rebuild(
     projection: &dyn Projection,
     progress: bool,
 ) -> Result<RebuildReport, ProjectionError> {
+    let mut lock = pool.acquire().await?;
+    let key = format!("omnistream.rebuild.{}", projection.name());
+    let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock(hashtext($1))")
+        .bind(&key)
+        .fetch_one(&mut *lock)
+        .await?;
+    if !locked {
+        return Err(ProjectionError::RebuildRunning(projection.name().to_owned()));
+    }
+    let result = rebuild_locked(pool, store, projection, progress).await;
+    sqlx::query("SELECT pg_advisory_unlock(hashtext($1))")
+        .bind(&key)
+        .execute(&mut *lock)
+        .await?;
+    result
+}
+
+async fn rebuild_locked(
+    pool: &PgPool,
+    store: &Arc<dyn EventStore>,
+    projection: &dyn Projection,
+    progress: bool,
+) -> Result<RebuildReport, ProjectionError> {
     state::install(pool, projection).await?;
+    let live: String = sqlx::query_scalar("SELECT schema_name FROM projection_state WHERE name = $1")
+        .bind(projection.name())
+        .fetch_one(pool)
+        .await?;
+    let stale: Vec<String> =
+        sqlx::query_scalar("SELECT nspname::text FROM pg_namespace WHERE nspname ~ $1 AND nspname <> $2")
+            .bind(format!("^proj_{}_[0-9]+$", projection.name()))
+            .bind(&live)
+            .fetch_all(pool)
+            .await?;
+    for schema in stale {
+        tracing::info!(%schema, "dropping a generation left by a stopped rebuild");
+        sqlx::query(&format!("DROP SCHEMA IF EXISTS {schema} CASCADE"))
+            .execute(pool)
+            .await?;
+    }
     let generation: i64 = sqlx::query_scalar(
         "SELECT coalesce(max(substring(nspname FROM '_(\\d+)$')::bigint), 0) + 1 FROM pg_namespace WHERE nspname LIKE $1",
     )

@@ -234,3 +234,47 @@ async fn a_rebuilt_inbox_writing_messages_in_runs_equals_the_live_one() {
         "the rebuilt rollup equals a recount"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_rebuild_at_a_time_and_stopped_ones_leave_nothing_behind() {
+    let (pool, store) = fresh_store().await;
+    let store: Arc<dyn EventStore> = Arc::new(store);
+    let projection = omnistream_projections::by_name("directory").unwrap();
+    state::install(&pool, projection.as_ref()).await.unwrap();
+    // What a rebuild stopped half-way leaves: a generation nobody points at.
+    sqlx::query("CREATE SCHEMA proj_directory_7")
+        .execute(&pool)
+        .await
+        .unwrap();
+
+    // Another process rebuilding holds the projection's rebuild lock.
+    let mut other = pool.acquire().await.unwrap();
+    sqlx::query("SELECT pg_advisory_lock(hashtext('omnistream.rebuild.directory'))")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+    let refused = rebuild::rebuild(&pool, &store, projection.as_ref(), false).await;
+    assert!(
+        matches!(refused, Err(omnistream_projections::ProjectionError::RebuildRunning(_))),
+        "{refused:?}"
+    );
+    sqlx::query("SELECT pg_advisory_unlock(hashtext('omnistream.rebuild.directory'))")
+        .execute(&mut *other)
+        .await
+        .unwrap();
+
+    let report = rebuild::rebuild(&pool, &store, projection.as_ref(), false)
+        .await
+        .unwrap();
+    let generations: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE 'proj\\_directory\\_%' ORDER BY 1",
+    )
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(
+        generations,
+        vec![report.schema_name],
+        "only the live generation is left"
+    );
+}

@@ -1,0 +1,4 @@
+//! Provider webhooks: verifying that a delivery comes from the provider, then (next) turning
+//! its payload into commands.
+
+pub mod signature;
