@@ -161,12 +161,24 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "text search",
+            name: "text search, message words",
             method: Method::GET,
             path: Box::new(|n| {
                 format!(
                     "/api/conversations?q={}&per_page=25",
-                    ["invoice", "refund", "Customer 42", "delivery"][n % 4]
+                    ["invoice", "refund", "delivery"][n % 3]
+                )
+            }),
+            body: None,
+        },
+        Scenario {
+            name: "text search, contact name or phone",
+            method: Method::GET,
+            // From a substring shared by 11,111 names to a whole name and a phone number.
+            path: Box::new(|n| {
+                format!(
+                    "/api/conversations?q={}&per_page=25",
+                    ["Customer%2042", "Customer%204213", "Customer%20421337", "0000421337"][n % 4]
                 )
             }),
             body: None,
