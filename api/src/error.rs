@@ -163,15 +163,25 @@ impl From<CommandError> for ApiError {
                 "conflict",
                 format!("{stream} was changed by a concurrent request; reload and retry"),
             ),
+            CommandError::Database(sqlx::Error::PoolTimedOut)
+            | CommandError::Store(omnistream_store::StoreError::Database(sqlx::Error::PoolTimedOut)) => busy(),
             other => ApiError::internal(&other),
         }
     }
+}
+
+/// 503 `unavailable`: every database connection stayed busy for the pool's acquire timeout.
+/// An overload, not a fault: the client may retry.
+fn busy() -> ApiError {
+    ApiError::unavailable("unavailable", "the service is busy; retry shortly")
 }
 
 impl From<ProjectionError> for ApiError {
     fn from(error: ProjectionError) -> Self {
         match error {
             ProjectionError::InvalidCursor => ApiError::validation("cursor", "cursor is not one this API handed out"),
+            ProjectionError::Database(sqlx::Error::PoolTimedOut)
+            | ProjectionError::Store(omnistream_store::StoreError::Database(sqlx::Error::PoolTimedOut)) => busy(),
             other => ApiError::internal(&other),
         }
     }
@@ -179,9 +189,35 @@ impl From<ProjectionError> for ApiError {
 
 impl From<sqlx::Error> for ApiError {
     fn from(error: sqlx::Error) -> Self {
-        ApiError::internal(&error)
+        match error {
+            sqlx::Error::PoolTimedOut => busy(),
+            other => ApiError::internal(&other),
+        }
     }
 }
 
 /// The result of an operation.
 pub type ApiResult<T> = Result<T, ApiError>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_exhausted_connection_pool_is_a_503_not_a_500() {
+        let errors = [
+            ApiError::from(sqlx::Error::PoolTimedOut),
+            ApiError::from(ProjectionError::Database(sqlx::Error::PoolTimedOut)),
+            ApiError::from(CommandError::Database(sqlx::Error::PoolTimedOut)),
+        ];
+        for error in errors {
+            assert!(
+                matches!(&error, ApiError::Unavailable(Json(body)) if body.error == "unavailable"),
+                "{:?}",
+                error.body().error
+            );
+        }
+        let other = ApiError::from(sqlx::Error::RowNotFound);
+        assert!(matches!(other, ApiError::Internal(_)));
+    }
+}

@@ -358,13 +358,21 @@ async fn page_rows(
         .push_bind(page.per_page + 1)
         .push(" OFFSET ")
         .push_bind(page.offset());
-    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
+    Ok(rows
+        .build_query_as::<ConversationRow>()
+        .persistent(search_text(filter).is_none())
+        .fetch_all(pool)
+        .await?)
 }
 
 /// A text search. The first page walks a window of the most recent conversations (a common
 /// word fills the page there); otherwise the indexes find the matches (a rare word has few
 /// to sort). The counts cover the [`SEARCH_COUNT_CAP`] most recent matches, found once: the
 /// page is taken from them when they hold it.
+///
+/// Search statements are not kept prepared: a cached generic plan cannot know how selective
+/// the words are (PostgreSQL switches to one after five runs), and for a rare contact name it
+/// scanned every contact. Unnamed statements are planned with their values each time.
 async fn search(
     pool: &PgPool,
     scope: TenantScope,
@@ -428,7 +436,7 @@ async fn capped_matches(
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
-    Ok(query.build_query_as().fetch_all(pool).await?)
+    Ok(query.build_query_as().persistent(false).fetch_all(pool).await?)
 }
 
 /// Conversations by id, most recent activity first.
@@ -472,7 +480,11 @@ async fn walk_window(
     }
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(page.per_page + 1);
-    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
+    Ok(rows
+        .build_query_as::<ConversationRow>()
+        .persistent(false)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// One conversation the caller may see.
