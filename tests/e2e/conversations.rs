@@ -146,6 +146,8 @@ async fn the_inbox_lists_filters_searches_and_counts() {
         )
         .await;
     assert_eq!(detail["contact"]["name"], "Siti");
+    // The contact's main fields only: nothing made up for the rest.
+    assert!(detail["contact"].get("version").is_none() && detail["contact"].get("created_at").is_none());
     assert_eq!(detail["tags"], json!(["billing"]));
 
     // A word in two conversations, one per page: the first page is found by walking the

@@ -9,7 +9,6 @@ use omnistream_commands::CommandContext;
 use omnistream_domain::conversation::{Channel, ConversationCommand, ConversationStatus as DomainStatus};
 use omnistream_domain::messaging_window::{MessagingWindow, WindowState as DomainWindowState};
 use omnistream_domain::Permission;
-use omnistream_projections::inbox::contacts as contact_queries;
 use omnistream_projections::inbox::conversation_queries::{self, AssigneeFilter, ConversationFilter, ConversationRow};
 use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
@@ -18,7 +17,6 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::consistency::wait_for_position;
-use super::contacts::Contact;
 use super::{page_request, visibility, ApiTags};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
@@ -134,6 +132,23 @@ impl ConversationWindow {
     }
 }
 
+/// The contact of a conversation, as the inbox shows it (`GET /api/contacts/{id}` has the
+/// rest).
+#[derive(Debug, Clone, Object)]
+pub struct ConversationContact {
+    /// Id.
+    pub id: Uuid,
+    /// Name.
+    #[oai(skip_serializing_if_is_none)]
+    pub name: Option<String>,
+    /// Phone.
+    #[oai(skip_serializing_if_is_none)]
+    pub phone: Option<String>,
+    /// E-mail.
+    #[oai(skip_serializing_if_is_none)]
+    pub email: Option<String>,
+}
+
 /// The assignee of a conversation.
 #[derive(Debug, Clone, Object)]
 pub struct ConversationAssignee {
@@ -174,7 +189,7 @@ pub struct ConversationWithContact {
     #[oai(skip_serializing_if_is_none)]
     pub channel_account_id: Option<Uuid>,
     /// The contact (its main fields; `GET /api/contacts/{id}` has the rest).
-    pub contact: Contact,
+    pub contact: ConversationContact,
     /// The assignee.
     #[oai(skip_serializing_if_is_none)]
     pub assignee: Option<ConversationAssignee>,
@@ -224,17 +239,11 @@ impl From<ConversationRow> for ConversationWithContact {
             snoozed_until: row.snoozed_until,
             channel: row.channel,
             channel_account_id: row.channel_account_id,
-            contact: Contact {
+            contact: ConversationContact {
                 id: row.contact_id,
                 name: row.contact_name,
                 phone: row.contact_phone,
                 email: row.contact_email,
-                instagram_id: None,
-                custom_attributes: BTreeMap::new(),
-                tags: Vec::new(),
-                created_at: row.created_at,
-                updated_at: row.updated_at,
-                version: 0,
             },
             assignee: row.assignee_id.map(|id| ConversationAssignee {
                 id,
@@ -614,7 +623,8 @@ impl ConversationsApi {
         ))
     }
 
-    /// Reads a conversation with its full contact (needs `conversations.view`).
+    /// Reads a conversation with its contact's main fields (needs `conversations.view`;
+    /// `GET /api/contacts/{id}` has the whole contact).
     #[oai(path = "/:id", method = "get")]
     async fn get(
         &self,
@@ -627,12 +637,7 @@ impl ConversationsApi {
     ) -> ApiResult<Json<ConversationWithContact>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let row = visibility::conversation(state.0, principal, id.0, min_position.0).await?;
-        let contact_id = row.contact_id;
-        let mut conversation = ConversationWithContact::from(row);
-        if let Some(contact) = contact_queries::get(&state.pool, principal.scope()?, contact_id).await? {
-            conversation.contact = contact.into();
-        }
-        Ok(Json(conversation))
+        Ok(Json(ConversationWithContact::from(row)))
     }
 
     /// Assigns or unassigns a conversation (needs `conversations.manage`).
