@@ -2,3 +2,4 @@
 //! its payload into commands.
 
 pub mod signature;
+pub mod whatsapp;
