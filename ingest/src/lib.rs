@@ -1,5 +1,7 @@
 //! Provider webhooks: verifying that a delivery comes from the provider, then (next) turning
 //! its payload into commands.
 
+pub mod instagram;
+pub mod payload;
 pub mod signature;
 pub mod whatsapp;

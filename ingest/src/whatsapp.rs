@@ -5,16 +5,7 @@
 use serde::Deserialize;
 use serde_json::Value;
 
-/// Why a delivery cannot be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum PayloadError {
-    /// Not JSON, or a required field is missing or of the wrong type.
-    #[error("malformed payload: {0}")]
-    Malformed(String),
-    /// JSON of another object type than `whatsapp_business_account`.
-    #[error("unknown object type {0:?}")]
-    UnknownObject(String),
-}
+use crate::payload::{meta_entries, PayloadError};
 
 /// One thing a delivery reports, on a phone number of ours.
 #[derive(Debug, Clone, PartialEq)]
@@ -80,13 +71,6 @@ pub struct StatusUpdate {
     pub timestamp: i64,
     /// The provider's errors, for `failed`.
     pub errors: Vec<Value>,
-}
-
-#[derive(Deserialize)]
-struct Delivery {
-    object: String,
-    #[serde(default)]
-    entry: Vec<Entry>,
 }
 
 #[derive(Deserialize)]
@@ -178,7 +162,7 @@ fn content(message: &RawMessage, raw: &Value) -> Result<Content, PayloadError> {
             .get(&message.kind)
             .cloned()
             .ok_or_else(|| PayloadError::Malformed(format!("a {} message without its media", message.kind)))?;
-        let media: MediaBody = serde_json::from_value(body).map_err(|e| PayloadError::Malformed(e.to_string()))?;
+        let media: MediaBody = serde_json::from_value(body)?;
         return Ok(Content::Media {
             kind: message.kind.clone(),
             media_id: media.id,
@@ -194,17 +178,13 @@ fn content(message: &RawMessage, raw: &Value) -> Result<Content, PayloadError> {
 
 /// Reads a delivery's raw body (already verified) into its items, in delivery order.
 pub fn parse(raw_body: &[u8]) -> Result<Vec<Item>, PayloadError> {
-    let delivery: Delivery = serde_json::from_slice(raw_body).map_err(|e| PayloadError::Malformed(e.to_string()))?;
-    if delivery.object != "whatsapp_business_account" {
-        return Err(PayloadError::UnknownObject(delivery.object));
-    }
+    let entries: Vec<Entry> = meta_entries(raw_body, "whatsapp_business_account")?;
     let mut items = Vec::new();
-    for change in delivery.entry.into_iter().flat_map(|e| e.changes) {
+    for change in entries.into_iter().flat_map(|e| e.changes) {
         let value = change.value;
         let phone_number_id = value.metadata.phone_number_id;
         for raw in &value.messages {
-            let message: RawMessage =
-                serde_json::from_value(raw.clone()).map_err(|e| PayloadError::Malformed(e.to_string()))?;
+            let message: RawMessage = serde_json::from_value(raw.clone())?;
             let profile_name = value
                 .contacts
                 .iter()
