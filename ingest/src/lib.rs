@@ -3,5 +3,6 @@
 
 pub mod instagram;
 pub mod payload;
+pub mod postmark;
 pub mod signature;
 pub mod whatsapp;
