@@ -2,6 +2,7 @@
 //! its payload into commands.
 
 pub mod instagram;
+pub mod mailgun;
 pub mod payload;
 pub mod postmark;
 pub mod signature;
