@@ -147,13 +147,8 @@ fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, visibilit
     }
 }
 
-fn push_filters(
-    qb: &mut QueryBuilder<'_, Postgres>,
-    scope: TenantScope,
-    filter: &ConversationFilter,
-    with_status: bool,
-    plan: SearchPlan,
-) {
+/// Every filter but the text search, which [`push_search`] adds with a plan.
+fn push_filters(qb: &mut QueryBuilder<'_, Postgres>, filter: &ConversationFilter, with_status: bool) {
     if let (true, Some(status)) = (with_status, &filter.status) {
         qb.push(" AND c.status = ").push_bind(status.clone());
     }
@@ -191,9 +186,6 @@ fn push_filters(
     }
     if let Some(to) = filter.to {
         qb.push(" AND c.last_activity_at < ").push_bind(to);
-    }
-    if let Some(search) = search_text(filter) {
-        push_search(qb, scope, search, plan);
     }
 }
 
@@ -285,13 +277,11 @@ async fn counts(
         let unread = filter.unread;
         push_filters(
             &mut query,
-            scope,
             &ConversationFilter {
                 unread: None,
                 ..filter.clone()
             },
             false,
-            SearchPlan::Indexed,
         );
         if let Some(unread) = unread {
             query.push(" AND c.unread = ").push_bind(unread);
@@ -300,7 +290,7 @@ async fn counts(
     } else {
         let mut query = QueryBuilder::new("SELECT c.status, count(*) FROM rm.conversations c");
         push_scope(&mut query, scope, visibility);
-        push_filters(&mut query, scope, filter, false, SearchPlan::Indexed);
+        push_filters(&mut query, filter, false);
         query
     };
     query.push(" GROUP BY c.status");
@@ -352,7 +342,10 @@ async fn page_rows(
     let mut rows = QueryBuilder::new(COLUMNS);
     rows.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
     push_scope(&mut rows, scope, visibility);
-    push_filters(&mut rows, scope, filter, true, plan);
+    push_filters(&mut rows, filter, true);
+    if let Some(search) = search_text(filter) {
+        push_search(&mut rows, scope, search, plan);
+    }
     push_cursor(&mut rows, page)?;
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(page.per_page + 1)
@@ -432,7 +425,10 @@ async fn capped_matches(
 ) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, ProjectionError> {
     let mut query = QueryBuilder::new("SELECT c.id, c.status, c.last_activity_at FROM rm.conversations c");
     push_scope(&mut query, scope, visibility);
-    push_filters(&mut query, scope, filter, false, plan);
+    push_filters(&mut query, filter, false);
+    if let Some(search) = search_text(filter) {
+        push_search(&mut query, scope, search, plan);
+    }
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
@@ -464,11 +460,7 @@ async fn walk_window(
     let mut rows = QueryBuilder::new(COLUMNS);
     rows.push(" FROM (SELECT c.* FROM rm.conversations c");
     push_scope(&mut rows, scope, visibility);
-    let others = ConversationFilter {
-        search: None,
-        ..filter.clone()
-    };
-    push_filters(&mut rows, scope, &others, true, SearchPlan::Walk);
+    push_filters(&mut rows, filter, true);
     push_cursor(&mut rows, page)?;
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind((page.per_page + 1) * 8)
