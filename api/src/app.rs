@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use omnistream_commands::media::MediaStore;
+use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::{idempotency, CommandBus};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
@@ -55,6 +56,19 @@ pub fn shredding(pool: &sqlx::PgPool, store: &PgEventStore) -> Arc<ShreddingStor
     ))
 }
 
+/// The secrets key: the configured one, else the one kept in the database.
+pub async fn secrets_key(config: &Config, pool: &sqlx::PgPool) -> anyhow::Result<SecretsKey> {
+    match &config.secrets_key {
+        Some(hex_key) => Ok(SecretsKey::from_hex(hex_key).map_err(|e| anyhow::anyhow!("OMNISTREAM_SECRETS_KEY: {e}"))?),
+        None => {
+            tracing::warn!(
+                "OMNISTREAM_SECRETS_KEY is not set: integration secrets are sealed with a key kept in the database"
+            );
+            Ok(SecretsKey::stored(pool).await?)
+        }
+    }
+}
+
 /// Installs every projection, rebuilding those whose definition changed since they were built.
 pub async fn install_projections(pool: &sqlx::PgPool, store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
     for projection in omnistream_projections::all() {
@@ -86,6 +100,7 @@ impl Application {
         let events = shredding(&pool, &store);
         let reader: Arc<dyn EventStore> = events.clone();
         install_projections(&pool, &reader).await?;
+        let secrets = secrets_key(&config, &pool).await?;
         let registry = Registry::new();
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
@@ -118,6 +133,7 @@ impl Application {
             store,
             events,
             bus,
+            secrets,
             media,
             config,
             registry,

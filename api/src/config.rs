@@ -32,6 +32,9 @@ pub struct Config {
     pub media_max_bytes: usize,
     /// `OMNISTREAM_LOG_FORMAT`: `json` or `text`.
     pub log_json: bool,
+    /// `OMNISTREAM_SECRETS_KEY`: 64 hex characters sealing integration secrets; unset, a key
+    /// is generated and kept in the database (fine locally, not in production).
+    pub secrets_key: Option<String>,
 }
 
 /// The database a fresh checkout uses.
@@ -80,6 +83,7 @@ impl Config {
             media_store: var("OMNISTREAM_MEDIA_STORE"),
             media_max_bytes: parsed("OMNISTREAM_MEDIA_MAX_BYTES", 16 * 1024 * 1024)?,
             log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
+            secrets_key: var("OMNISTREAM_SECRETS_KEY"),
         })
     }
 
@@ -98,6 +102,7 @@ impl Config {
             media_store: None,
             media_max_bytes: 16 * 1024 * 1024,
             log_json: false,
+            secrets_key: None,
         }
     }
 }

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use omnistream_commands::media::MediaStore;
+use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
@@ -22,6 +23,8 @@ pub struct AppState {
     pub events: Arc<ShreddingStore>,
     /// Runs commands against the store.
     pub bus: CommandBus,
+    /// Seals integration secrets.
+    pub secrets: SecretsKey,
     /// Where uploaded media are kept.
     pub media: MediaStore,
     /// The configuration.

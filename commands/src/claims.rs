@@ -23,6 +23,14 @@ pub async fn login_email(bus: &CommandBus, email: &Email) -> Result<Loaded<Value
         .await
 }
 
+/// Loads the claim on a provider identifier deliveries are routed by (a WhatsApp phone
+/// number id, an Instagram account id, an inbound e-mail address): unique across
+/// OmniStream, since a delivery names no tenant.
+pub async fn routing_key(bus: &CommandBus, kind: &str, value: &str) -> Result<Loaded<ValueClaim>, CommandError> {
+    bus.load::<ValueClaim>(Scope::Platform, &digest(&["routing", kind, value]))
+        .await
+}
+
 /// The claim-stream id of a value unique within an organization (for bulk loaders that
 /// append claims without loading them).
 pub fn tenant_value_stream(tenant_id: Uuid, kind: &str, value: &str) -> String {

@@ -22,6 +22,9 @@ pub enum CommandError {
     /// The media store failed.
     #[error("media storage failed: {0}")]
     Storage(String),
+    /// A stored key or secret cannot be used.
+    #[error("key material unusable: {0}")]
+    Key(String),
     /// Hashing failed (never expected with valid parameters).
     #[error("password hashing failed: {0}")]
     Hashing(String),

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod divisions;
 pub mod error;
 pub mod idempotency;
+pub mod integrations;
 pub mod jobs;
 pub mod media;
 pub mod notes;
@@ -18,6 +19,7 @@ pub mod password;
 pub mod quick_replies;
 pub mod registration;
 pub mod roles;
+pub mod secrets;
 pub mod session;
 
 pub use bus::{CommandBus, Executed, Loaded};

@@ -3,7 +3,8 @@
 use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
-    agent, api_key, claim, contact, conversation, division, media, note, organization, quick_reply, role, super_admin,
+    agent, api_key, claim, contact, conversation, division, integration, media, note, organization, quick_reply, role,
+    super_admin,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -50,6 +51,10 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),
         entry::<division::DivisionMemberRemoved>("DivisionMemberRemoved"),
         entry::<division::DivisionDeleted>("DivisionDeleted"),
+        entry::<integration::IntegrationConfigured>("IntegrationConfigured"),
+        entry::<integration::IntegrationAccountCreated>("IntegrationAccountCreated"),
+        entry::<integration::IntegrationAccountUpdated>("IntegrationAccountUpdated"),
+        entry::<integration::IntegrationAccountDeleted>("IntegrationAccountDeleted"),
         entry::<note::NoteAdded>("NoteAdded"),
         entry::<note::NoteEdited>("NoteEdited"),
         entry::<note::NoteDeleted>("NoteDeleted"),

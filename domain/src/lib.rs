@@ -11,6 +11,7 @@ pub mod division;
 pub mod envelope;
 pub mod error;
 pub mod event_schemas;
+pub mod integration;
 pub mod media;
 pub mod messaging_window;
 pub mod note;

@@ -3,6 +3,7 @@
 //! and the read models with their tenant-scoped queries.
 
 pub mod activity_log;
+pub mod channels;
 pub mod directory;
 pub mod error;
 pub mod inbox;
@@ -30,6 +31,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(directory::DirectoryProjection),
         Arc::new(activity_log::ActivityLogProjection),
         Arc::new(inbox::InboxProjection),
+        Arc::new(channels::ChannelsProjection),
         Arc::new(scheduler::SchedulerProjection),
     ]
 }

@@ -44,39 +44,47 @@ impl Runner {
 
     /// Applies at most one batch; answers how many events it applied.
     ///
-    /// The state row is locked first, so two runners of the same projection (two processes)
-    /// take turns instead of applying the same events twice.
+    /// The events are read before the transaction, so a batch holds one connection at a
+    /// time. The state row is then locked and its checkpoint compared with the one read
+    /// from: two runners of the same projection (two processes) take turns, and one that
+    /// finds the checkpoint moved reads again instead of applying the same events twice.
     #[tracing::instrument(skip(self), fields(projection = self.projection.name()), err)]
     pub async fn run_batch(&self) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
-        let mut tx = self.pool.begin().await?;
-        let installed = state::lock(&mut tx, name).await?;
-        let events = self.store.read_all(installed.checkpoint, self.batch).await?;
-        let Some(last) = events.last() else {
-            tx.rollback().await?;
-            self.report(installed.checkpoint.position).await;
-            return Ok(0);
-        };
-        let checkpoint = last.checkpoint();
-        sqlx::query(&format!("SET LOCAL search_path TO {}, public", installed.schema_name))
-            .execute(&mut *tx)
+        loop {
+            let seen = state::checkpoint(&self.pool, name).await?;
+            let events = self.store.read_all(seen, self.batch).await?;
+            let Some(last) = events.last() else {
+                self.report(seen.position).await;
+                return Ok(0);
+            };
+            let mut tx = self.pool.begin().await?;
+            let installed = state::lock(&mut tx, name).await?;
+            if installed.checkpoint != seen {
+                tx.rollback().await?;
+                continue;
+            }
+            let checkpoint = last.checkpoint();
+            sqlx::query(&format!("SET LOCAL search_path TO {}, public", installed.schema_name))
+                .execute(&mut *tx)
+                .await?;
+            self.projection.apply_batch(&mut tx, &events).await?;
+            let applied = installed.events_applied;
+            statistics::refresh_if_grown(
+                &mut tx,
+                self.projection.as_ref(),
+                applied,
+                applied + events.len() as i64,
+            )
             .await?;
-        self.projection.apply_batch(&mut tx, &events).await?;
-        let applied = installed.events_applied;
-        statistics::refresh_if_grown(
-            &mut tx,
-            self.projection.as_ref(),
-            applied,
-            applied + events.len() as i64,
-        )
-        .await?;
-        state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;
-        tx.commit().await?;
-        if let Some(metrics) = &self.metrics {
-            metrics.applied.with_label_values(&[name]).inc_by(events.len() as u64);
+            state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;
+            tx.commit().await?;
+            if let Some(metrics) = &self.metrics {
+                metrics.applied.with_label_values(&[name]).inc_by(events.len() as u64);
+            }
+            self.report(checkpoint.position).await;
+            return Ok(events.len());
         }
-        self.report(checkpoint.position).await;
-        Ok(events.len())
     }
 
     async fn report(&self, position: i64) {

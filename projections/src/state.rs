@@ -109,6 +109,19 @@ pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<InstalledState,
     })
 }
 
+/// A projection's checkpoint as last committed, read without locking.
+pub async fn checkpoint(pool: &PgPool, name: &str) -> Result<Checkpoint, ProjectionError> {
+    let row = sqlx::query("SELECT tx_id::text::bigint AS tx_id, position FROM projection_state WHERE name = $1")
+        .bind(name)
+        .fetch_optional(pool)
+        .await?
+        .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
+    Ok(Checkpoint {
+        tx_id: row.try_get("tx_id")?,
+        position: row.try_get("position")?,
+    })
+}
+
 /// Saves a checkpoint inside the batch's transaction.
 pub async fn save_checkpoint(
     conn: &mut PgConnection,

@@ -35,6 +35,9 @@ fn body_for(method: &str, path: &str) -> Value {
         ("patch", "/api/quick-replies/{id}") => json!({"content": "y"}),
         ("post", "/api/divisions") | ("patch", "/api/divisions/{id}") => json!({"name": "x"}),
         ("put", "/api/divisions/{id}/members") => json!({"agent_ids": []}),
+        ("put", "/api/integrations/{channel}") => json!({}),
+        ("post", "/api/integration-accounts") => json!({"channel": "email", "name": "x"}),
+        ("patch", "/api/integration-accounts/{id}") => json!({"name": "x"}),
         _ => json!({}),
     }
 }
@@ -92,7 +95,8 @@ async fn every_secured_operation_answers_401_and_403() {
     for (method, template) in &operations {
         let path = template
             .replace("{id}", &Uuid::now_v7().to_string())
-            .replace("{stream}", "agent-x");
+            .replace("{stream}", "agent-x")
+            .replace("{channel}", "whatsapp");
         let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = body_for(method, template);
         let send = |request: reqwest::RequestBuilder| {

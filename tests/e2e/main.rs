@@ -12,6 +12,7 @@ mod erasure;
 mod errors;
 mod idempotency;
 mod inbox_admin;
+mod integrations;
 mod media;
 mod messages;
 mod openapi;

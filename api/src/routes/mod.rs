@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 pub mod divisions;
 pub mod health;
+pub mod integrations;
 pub mod media;
 pub mod messages;
 pub mod notes;
@@ -54,6 +55,8 @@ pub enum ApiTags {
     ActivityLogs,
     /// Service health checks.
     Health,
+    /// Channel integration settings and provider accounts.
+    Integrations,
 }
 
 /// The answer to a delete.
@@ -143,6 +146,7 @@ pub type ApiService = OpenApiService<
         divisions::DivisionsApi,
         stream::StreamApi,
         media::MediaApi,
+        integrations::IntegrationsApi,
     ),
     (),
 >;
@@ -166,6 +170,7 @@ pub fn service() -> ApiService {
             divisions::DivisionsApi,
             stream::StreamApi,
             media::MediaApi,
+            integrations::IntegrationsApi,
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),
