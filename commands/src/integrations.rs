@@ -78,7 +78,7 @@ impl ClearSecrets {
         let seal = |field: &'static str, value: &Option<String>| -> Result<_, DomainError> {
             match value.as_deref().map(str::trim) {
                 None => Ok(None),
-                Some(v) if v.is_empty() => Err(DomainError::invalid(field, "must not be empty")),
+                Some("") => Err(DomainError::invalid(field, "must not be empty")),
                 Some(v) if v.chars().count() > MAX_SECRET_CHARS => Err(DomainError::invalid(
                     field,
                     format!("must be at most {MAX_SECRET_CHARS} characters"),
