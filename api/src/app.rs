@@ -7,6 +7,10 @@ use std::time::{Duration, Instant};
 use omnistream_commands::media::MediaStore;
 use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::{idempotency, CommandBus};
+use omnistream_ingest::accounts::Accounts;
+use omnistream_ingest::deliveries::{self, DeliveryLog};
+use omnistream_ingest::processor::Processor;
+use omnistream_ingest::receiver::Ingestor;
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
@@ -69,6 +73,39 @@ pub async fn secrets_key(config: &Config, pool: &sqlx::PgPool) -> anyhow::Result
     }
 }
 
+/// The webhook receivers' state: account lookups and the delivery log; with the processor
+/// of logged deliveries and their retention purge running, when configured.
+pub fn start_ingest(
+    config: &Config,
+    pool: &sqlx::PgPool,
+    bus: &CommandBus,
+    secrets: &SecretsKey,
+    shutdown: watch::Receiver<bool>,
+) -> Ingestor {
+    let accounts = Accounts::new(pool.clone(), secrets.clone());
+    let log = DeliveryLog::start(pool.clone(), 2);
+    let logged = Arc::new(tokio::sync::Notify::new());
+    if config.run_webhook_processor {
+        let processor = Processor::new(pool.clone(), bus.clone(), accounts.clone(), logged.clone());
+        tokio::spawn(processor.run(shutdown.clone()));
+    }
+    let (pool, retention, mut shutdown) = (pool.clone(), config.webhook_retention, shutdown);
+    tokio::spawn(async move {
+        loop {
+            match deliveries::purge(&pool, retention).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(purged = n, "webhook deliveries past retention deleted"),
+                Err(error) => tracing::warn!(%error, "webhook delivery purge failed"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(3600)) => {}
+                _ = shutdown.changed() => return,
+            }
+        }
+    });
+    Ingestor::new(accounts, log, logged)
+}
+
 /// Installs every projection, rebuilding those whose definition changed since they were built.
 pub async fn install_projections(pool: &sqlx::PgPool, store: &Arc<dyn EventStore>) -> anyhow::Result<()> {
     for projection in omnistream_projections::all() {
@@ -105,6 +142,7 @@ impl Application {
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
+        let shutdown_rx_ingest = shutdown_rx.clone();
         if config.run_projections {
             spawn_projection_workers(&pool, &reader, projection_metrics, shutdown_rx.clone());
         }
@@ -124,6 +162,7 @@ impl Application {
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
         let bus = CommandBus::new(reader.clone());
+        let ingest = start_ingest(&config, &pool, &bus, &secrets, shutdown_rx_ingest);
         let media = match &config.media_store {
             Some(url) => MediaStore::s3(url)?,
             None => MediaStore::local(&config.media_dir)?,
@@ -133,6 +172,7 @@ impl Application {
             store,
             events,
             bus,
+            ingest,
             secrets,
             media,
             config,

@@ -35,6 +35,11 @@ pub struct Config {
     /// `OMNISTREAM_SECRETS_KEY`: 64 hex characters sealing integration secrets; unset, a key
     /// is generated and kept in the database (fine locally, not in production).
     pub secrets_key: Option<String>,
+    /// `OMNISTREAM_WEBHOOK_PROCESSOR`: process logged webhook deliveries in this process
+    /// (`true`/`false`).
+    pub run_webhook_processor: bool,
+    /// `OMNISTREAM_WEBHOOK_RETENTION_DAYS`: how long processed deliveries are kept.
+    pub webhook_retention: Duration,
 }
 
 /// The database a fresh checkout uses.
@@ -84,6 +89,8 @@ impl Config {
             media_max_bytes: parsed("OMNISTREAM_MEDIA_MAX_BYTES", 16 * 1024 * 1024)?,
             log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
             secrets_key: var("OMNISTREAM_SECRETS_KEY"),
+            run_webhook_processor: parsed("OMNISTREAM_WEBHOOK_PROCESSOR", true)?,
+            webhook_retention: Duration::from_secs(86_400 * parsed::<u64>("OMNISTREAM_WEBHOOK_RETENTION_DAYS", 30)?),
         })
     }
 
@@ -103,6 +110,8 @@ impl Config {
             media_max_bytes: 16 * 1024 * 1024,
             log_json: false,
             secrets_key: None,
+            run_webhook_processor: true,
+            webhook_retention: Duration::from_secs(30 * 86_400),
         }
     }
 }

@@ -160,8 +160,7 @@ fn conversation_requests(
         let body = MessageBody {
             message_type: MessageType::Text,
             text: Some(text(n, j)),
-            media_ids: Vec::new(),
-            reply_to_message_id: None,
+            ..MessageBody::default()
         };
         let at = start + Duration::minutes(j as i64);
         let domain_event = if j % 2 == 0 {

@@ -6,6 +6,7 @@ use std::time::Instant;
 use omnistream_commands::media::MediaStore;
 use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
+use omnistream_ingest::receiver::Ingestor;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
@@ -23,6 +24,8 @@ pub struct AppState {
     pub events: Arc<ShreddingStore>,
     /// Runs commands against the store.
     pub bus: CommandBus,
+    /// The webhook receivers.
+    pub ingest: Ingestor,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

@@ -11,6 +11,7 @@ pub mod conversations;
 pub mod divisions;
 pub mod error;
 pub mod idempotency;
+pub mod inbound;
 pub mod integrations;
 pub mod jobs;
 pub mod media;

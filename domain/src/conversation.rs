@@ -1,7 +1,7 @@
 //! The conversation aggregate: one contact on one channel account, its messages, status,
 //! assignment, division, tags and transfers.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use schemars::JsonSchema;
@@ -88,6 +88,25 @@ pub enum MessageType {
     Unsupported,
 }
 
+/// Media a provider holds for a message, fetched later by its id or URL.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ProviderAttachment {
+    /// `image`, `audio`, `video`, `document`, `sticker`, `file`, ...
+    pub kind: String,
+    /// The provider's media id (WhatsApp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_media_id: Option<String>,
+    /// Where the provider serves it (Instagram).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Its type.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mime_type: Option<String>,
+    /// Its file name (e-mail attachments).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+}
+
 /// The body of a message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageBody {
@@ -102,6 +121,12 @@ pub struct MessageBody {
     /// The message this one answers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reply_to_message_id: Option<Uuid>,
+    /// Media the channel's provider holds.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<ProviderAttachment>,
+    /// A message kind OmniStream does not handle yet, as the provider delivered it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_payload: Option<serde_json::Value>,
 }
 
 /// Longest message text.
@@ -110,7 +135,11 @@ pub const MAX_TEXT_CHARS: usize = 4096;
 impl MessageBody {
     fn check(&self, known: &HashSet<Uuid>) -> Result<(), DomainError> {
         let text = self.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
-        if text.is_none() && self.media_ids.is_empty() {
+        let carries = text.is_some()
+            || !self.media_ids.is_empty()
+            || !self.attachments.is_empty()
+            || self.message_type == MessageType::Unsupported;
+        if !carries {
             return Err(DomainError::invalid("text", "a message needs text or media"));
         }
         if self.text.as_deref().is_some_and(|t| t.chars().count() > MAX_TEXT_CHARS) {
@@ -259,6 +288,96 @@ pub struct MessageQueued {
     pub first_response: bool,
 }
 
+/// Event: the business sent a message from another tool on the channel (an echo): an
+/// outbound message already delivered, never queued here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageEchoed {
+    /// The message's id.
+    pub message_id: Uuid,
+    /// The contact it went to: its personal-data key seals the text.
+    pub contact_id: Uuid,
+    /// The body.
+    pub body: MessageBody,
+    /// The provider's id of the message.
+    pub provider_message_id: String,
+    /// When it was sent.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Where an outbound message stands with the channel.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeliveryStatus {
+    /// Waiting for the delivery worker.
+    Queued,
+    /// Accepted by the provider.
+    Sent,
+    /// On the customer's device.
+    Delivered,
+    /// Seen by the customer.
+    Read,
+    /// Not delivered (final).
+    Failed,
+}
+
+impl DeliveryStatus {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeliveryStatus::Queued => "queued",
+            DeliveryStatus::Sent => "sent",
+            DeliveryStatus::Delivered => "delivered",
+            DeliveryStatus::Read => "read",
+            DeliveryStatus::Failed => "failed",
+        }
+    }
+
+    fn rank(self) -> u8 {
+        match self {
+            DeliveryStatus::Queued => 0,
+            DeliveryStatus::Sent => 1,
+            DeliveryStatus::Delivered => 2,
+            DeliveryStatus::Read => 3,
+            DeliveryStatus::Failed => 4,
+        }
+    }
+
+    /// Whether a report of `next` moves a message on from here: statuses only move forward
+    /// (sent < delivered < read); failed is final, and a read message cannot fail anymore.
+    pub fn advances_to(self, next: DeliveryStatus) -> bool {
+        match (self, next) {
+            (DeliveryStatus::Failed, _) | (DeliveryStatus::Read, DeliveryStatus::Failed) => false,
+            (_, DeliveryStatus::Failed) => true,
+            (current, next) => next.rank() > current.rank(),
+        }
+    }
+}
+
+/// Event: the provider accepted an outbound message and gave it its id.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageSent {
+    /// The message.
+    pub message_id: Uuid,
+    /// The provider's id of it.
+    pub provider_message_id: String,
+    /// When the provider accepted it.
+    pub sent_at: DateTime<Utc>,
+}
+
+/// Event: the provider reported an outbound message's status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageStatusChanged {
+    /// The message.
+    pub message_id: Uuid,
+    /// Its status now.
+    pub status: DeliveryStatus,
+    /// The provider's reason, for `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<String>,
+    /// When the provider says it happened.
+    pub at: DateTime<Utc>,
+}
+
 /// The events of a conversation stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ConversationEvent {
@@ -280,6 +399,12 @@ pub enum ConversationEvent {
     MessageReceived(MessageReceived),
     /// See [`MessageQueued`].
     MessageQueued(MessageQueued),
+    /// See [`MessageEchoed`].
+    MessageEchoed(MessageEchoed),
+    /// See [`MessageSent`].
+    MessageSent(MessageSent),
+    /// See [`MessageStatusChanged`].
+    MessageStatusChanged(MessageStatusChanged),
 }
 
 impl DomainEvent for ConversationEvent {
@@ -294,6 +419,9 @@ impl DomainEvent for ConversationEvent {
             ConversationEvent::ConversationRead(_) => "ConversationRead",
             ConversationEvent::MessageReceived(_) => "MessageReceived",
             ConversationEvent::MessageQueued(_) => "MessageQueued",
+            ConversationEvent::MessageEchoed(_) => "MessageEchoed",
+            ConversationEvent::MessageSent(_) => "MessageSent",
+            ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
         }
     }
 }
@@ -363,6 +491,37 @@ pub enum ConversationCommand {
         /// When it arrived.
         now: DateTime<Utc>,
     },
+    /// Record a message the business sent from another tool (an echo).
+    RecordEcho {
+        /// Its id.
+        message_id: Uuid,
+        /// Its body.
+        body: MessageBody,
+        /// The provider's id.
+        provider_message_id: String,
+        /// When it was sent.
+        sent_at: DateTime<Utc>,
+    },
+    /// Record that the provider accepted an outbound message.
+    MarkSent {
+        /// The message.
+        message_id: Uuid,
+        /// The provider's id of it.
+        provider_message_id: String,
+        /// When.
+        sent_at: DateTime<Utc>,
+    },
+    /// Record a status the provider reported for one of our messages.
+    TrackStatus {
+        /// The provider's id of the message.
+        provider_message_id: String,
+        /// The status reported.
+        status: DeliveryStatus,
+        /// The provider's reason, for `failed`.
+        error: Option<String>,
+        /// When the provider says it happened.
+        at: DateTime<Utc>,
+    },
     /// Record an outgoing message for delivery.
     Send {
         /// Its id.
@@ -387,6 +546,10 @@ pub struct Conversation {
     pub contact_id: Uuid,
     /// The channel.
     pub channel: Option<Channel>,
+    /// The channel account.
+    pub channel_account_id: Option<Uuid>,
+    /// The subject (e-mail).
+    pub subject: Option<String>,
     /// The status.
     pub status: ConversationStatus,
     /// Until when it is snoozed.
@@ -405,6 +568,10 @@ pub struct Conversation {
     pub awaiting_reply: Option<(Uuid, DateTime<Utc>)>,
     /// Whether any reply was sent.
     pub replied: bool,
+    /// Outbound messages' delivery status.
+    pub outbound: HashMap<Uuid, DeliveryStatus>,
+    /// Outbound messages by the provider's id.
+    pub provider_ids: HashMap<String, Uuid>,
     /// Started.
     pub started: bool,
 }
@@ -573,6 +740,56 @@ impl Aggregate for Conversation {
                 provider_message_id,
                 now,
             } => return self.receive(message_id, body, provider_message_id, now),
+            C::MarkSent {
+                message_id,
+                provider_message_id,
+                sent_at,
+            } => match self.outbound.get(&message_id) {
+                None => return Err(DomainError::NotFound("outbound message")),
+                Some(status) if !status.advances_to(DeliveryStatus::Sent) => return Ok(vec![]),
+                Some(_) => ConversationEvent::MessageSent(MessageSent {
+                    message_id,
+                    provider_message_id,
+                    sent_at,
+                }),
+            },
+            C::TrackStatus {
+                provider_message_id,
+                status,
+                error,
+                at,
+            } => {
+                let message_id = *self
+                    .provider_ids
+                    .get(&provider_message_id)
+                    .ok_or(DomainError::NotFound("message with this provider id"))?;
+                let current = self.outbound.get(&message_id).copied().unwrap_or(DeliveryStatus::Sent);
+                if !current.advances_to(status) {
+                    return Ok(vec![]);
+                }
+                ConversationEvent::MessageStatusChanged(MessageStatusChanged {
+                    message_id,
+                    status,
+                    error: error.filter(|_| status == DeliveryStatus::Failed),
+                    at,
+                })
+            }
+            C::RecordEcho { message_id, .. } if self.message_ids.contains(&message_id) => return Ok(vec![]),
+            C::RecordEcho {
+                message_id,
+                body,
+                provider_message_id,
+                sent_at,
+            } => {
+                body.check(&self.message_ids)?;
+                ConversationEvent::MessageEchoed(MessageEchoed {
+                    message_id,
+                    contact_id: self.contact_id,
+                    body,
+                    provider_message_id,
+                    sent_at,
+                })
+            }
             C::Send {
                 message_id,
                 body,
@@ -608,6 +825,8 @@ impl Aggregate for Conversation {
                 self.tenant_id = e.tenant_id;
                 self.contact_id = e.contact_id;
                 self.channel = Some(e.channel);
+                self.channel_account_id = e.channel_account_id;
+                self.subject = e.subject.clone();
                 self.division_id = e.division_id;
                 self.started = true;
             }
@@ -630,9 +849,24 @@ impl Aggregate for Conversation {
                     self.awaiting_reply = Some((e.message_id, e.received_at));
                 }
             }
-            ConversationEvent::MessageQueued(e) => {
-                self.message_ids.insert(e.message_id);
-                self.last_message_id = Some(e.message_id);
+            ConversationEvent::MessageSent(e) => {
+                self.outbound.insert(e.message_id, DeliveryStatus::Sent);
+                self.provider_ids.insert(e.provider_message_id.clone(), e.message_id);
+            }
+            ConversationEvent::MessageStatusChanged(e) => {
+                self.outbound.insert(e.message_id, e.status);
+            }
+            ConversationEvent::MessageQueued(MessageQueued { message_id, .. })
+            | ConversationEvent::MessageEchoed(MessageEchoed { message_id, .. }) => {
+                if let ConversationEvent::MessageEchoed(echo) = event {
+                    self.outbound.insert(echo.message_id, DeliveryStatus::Sent);
+                    self.provider_ids
+                        .insert(echo.provider_message_id.clone(), echo.message_id);
+                } else {
+                    self.outbound.insert(*message_id, DeliveryStatus::Queued);
+                }
+                self.message_ids.insert(*message_id);
+                self.last_message_id = Some(*message_id);
                 if self.awaiting_reply.is_some() {
                     self.replied = true;
                 }
@@ -721,6 +955,52 @@ mod tests {
             (q.responds_to_message_id, q.first_response),
             (Some(Uuid::from_u128(12)), false)
         );
+    }
+
+    #[test]
+    fn a_message_status_only_moves_forward_and_failed_is_final() {
+        let at = Utc::now();
+        let mut history = vec![started()];
+        history.extend(given::<Conversation>(&history).when(send(20)).unwrap());
+        let sent = given::<Conversation>(&history)
+            .when(ConversationCommand::MarkSent {
+                message_id: Uuid::from_u128(20),
+                provider_message_id: "wamid.1".into(),
+                sent_at: at,
+            })
+            .unwrap();
+        history.extend(sent);
+        let track = |status, error: Option<&str>| ConversationCommand::TrackStatus {
+            provider_message_id: "wamid.1".into(),
+            status,
+            error: error.map(str::to_owned),
+            at,
+        };
+        let read = given::<Conversation>(&history)
+            .when(track(DeliveryStatus::Read, None))
+            .unwrap();
+        assert_eq!(read.len(), 1);
+        history.extend(read);
+        assert_eq!(
+            given::<Conversation>(&history).when(track(DeliveryStatus::Delivered, None)),
+            Ok(vec![]),
+            "a late delivered does not move a read message back"
+        );
+        assert_eq!(
+            given::<Conversation>(&history).when(track(DeliveryStatus::Failed, Some("x"))),
+            Ok(vec![])
+        );
+        assert!(given::<Conversation>(&history)
+            .when(ConversationCommand::TrackStatus {
+                provider_message_id: "wamid.unknown".into(),
+                status: DeliveryStatus::Read,
+                error: None,
+                at,
+            })
+            .is_err());
+        assert!(DeliveryStatus::Sent.advances_to(DeliveryStatus::Failed));
+        assert!(!DeliveryStatus::Failed.advances_to(DeliveryStatus::Read));
+        assert!(!DeliveryStatus::Delivered.advances_to(DeliveryStatus::Sent));
     }
 
     #[test]

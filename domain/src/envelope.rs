@@ -18,6 +18,8 @@ pub enum ActorKind {
     System,
     /// Somebody not logged in (registration, a customer).
     Anonymous,
+    /// A channel provider's webhook delivery: a customer's message, a delivery receipt.
+    Provider,
 }
 
 /// Who did it: the principal behind an event.
@@ -25,7 +27,8 @@ pub enum ActorKind {
 pub struct Actor {
     /// What kind of principal.
     pub kind: ActorKind,
-    /// The agent or super-admin id; none for the system and anonymous callers.
+    /// The agent or super-admin id (the integration account for a provider); none for the
+    /// system and anonymous callers.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub id: Option<Uuid>,
     /// The API key used, when the actor authenticated with one.
@@ -48,6 +51,15 @@ impl Actor {
         Self {
             kind: ActorKind::Anonymous,
             id: None,
+            api_key_id: None,
+        }
+    }
+
+    /// A channel provider's delivery on an integration account (its id).
+    pub fn provider(account_id: Uuid) -> Self {
+        Self {
+            kind: ActorKind::Provider,
+            id: Some(account_id),
             api_key_id: None,
         }
     }

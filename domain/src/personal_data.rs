@@ -22,13 +22,13 @@ pub struct PersonalFields {
 }
 
 const PROFILE: &[(&str, &str)] = &[("/profile", "{}")];
-const MESSAGE_TEXT: &[(&str, &str)] = &[("/body/text", "null")];
+const MESSAGE_TEXT: &[(&str, &str)] = &[("/body/text", "null"), ("/body/provider_payload", "null")];
 
 /// The personal fields of an event type, if it has any.
 pub fn personal_fields(event_type: &str) -> Option<PersonalFields> {
     let (subject, fields) = match event_type {
         "ContactCreated" | "ContactUpdated" | "ContactAbsorbed" => (Subject::Stream, PROFILE),
-        "MessageReceived" | "MessageQueued" => (Subject::Field("/contact_id"), MESSAGE_TEXT),
+        "MessageReceived" | "MessageQueued" | "MessageEchoed" => (Subject::Field("/contact_id"), MESSAGE_TEXT),
         _ => return None,
     };
     Some(PersonalFields { subject, fields })

@@ -110,7 +110,16 @@ pub fn parse(raw_body: &[u8]) -> Result<InboundEmail, PayloadError> {
         message_id,
         in_reply_to,
         references,
-        mailbox_hash: non_empty(raw.mailbox_hash),
+        // Postmark fills MailboxHash; should it not, the plus-part of a recipient serves.
+        mailbox_hash: non_empty(raw.mailbox_hash).or_else(|| {
+            raw.to_full.iter().find_map(|a| {
+                let (local, _) = a.email.split_once('@')?;
+                local
+                    .split_once('+')
+                    .map(|(_, hash)| hash.trim().to_owned())
+                    .filter(|h| !h.is_empty())
+            })
+        }),
         text: non_empty(raw.stripped_text_reply).unwrap_or(raw.text_body),
         attachments: raw
             .attachments

@@ -23,3 +23,4 @@ mod roles;
 mod seed;
 mod store;
 mod tenancy;
+mod webhooks;

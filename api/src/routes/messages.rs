@@ -101,6 +101,25 @@ fn status_of(stored: &str) -> MessageStatus {
     }
 }
 
+/// Media a channel's provider holds for a message.
+#[derive(Debug, Clone, Object)]
+pub struct MessageAttachment {
+    /// `image`, `audio`, `video`, `document`, `sticker`, `file`, ...
+    pub kind: String,
+    /// The provider's media id (WhatsApp).
+    #[oai(skip_serializing_if_is_none)]
+    pub provider_media_id: Option<String>,
+    /// Where the provider serves it (Instagram).
+    #[oai(skip_serializing_if_is_none)]
+    pub url: Option<String>,
+    /// Its type.
+    #[oai(skip_serializing_if_is_none)]
+    pub mime_type: Option<String>,
+    /// Its file name.
+    #[oai(skip_serializing_if_is_none)]
+    pub name: Option<String>,
+}
+
 /// A message.
 #[derive(Debug, Clone, Object)]
 pub struct Message {
@@ -130,6 +149,14 @@ pub struct Message {
     pub quick_reply_id: Option<Uuid>,
     /// Whether it was the conversation's first reply.
     pub first_response: bool,
+    /// The channel provider's id of the message (`wamid...`, Instagram `mid`, e-mail Message-ID).
+    #[oai(skip_serializing_if_is_none)]
+    pub provider_message_id: Option<String>,
+    /// Media the channel's provider holds, fetched later.
+    pub attachments: Vec<MessageAttachment>,
+    /// Why delivery failed, as the provider said.
+    #[oai(skip_serializing_if_is_none)]
+    pub error: Option<String>,
     /// Order within the conversation.
     pub position: i64,
     /// When it was recorded.
@@ -154,6 +181,20 @@ impl From<MessageRow> for Message {
             author_agent_id: row.author_agent_id,
             quick_reply_id: row.quick_reply_id,
             first_response: row.first_response,
+            provider_message_id: row.provider_message_id,
+            attachments: row
+                .attachments
+                .0
+                .into_iter()
+                .map(|a| MessageAttachment {
+                    kind: a.kind,
+                    provider_media_id: a.provider_media_id,
+                    url: a.url,
+                    mime_type: a.mime_type,
+                    name: a.name,
+                })
+                .collect(),
+            error: row.error,
             position: row.position,
             created_at: row.created_at,
         }
@@ -268,6 +309,7 @@ impl MessagesApi {
             text: body.text,
             media_ids,
             reply_to_message_id: body.reply_to_message_id,
+            ..MessageBody::default()
         };
         let ctx = principal.command_context()?;
         let executed = match body.direction {

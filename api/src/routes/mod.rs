@@ -18,6 +18,7 @@ pub mod roles;
 pub mod stream;
 pub mod transfers;
 pub mod visibility;
+pub mod webhooks;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
@@ -57,6 +58,9 @@ pub enum ApiTags {
     Health,
     /// Channel integration settings and provider accounts.
     Integrations,
+    /// Inbound webhook receivers (webhook-ingestor service): authenticated by the provider's
+    /// signature or secret.
+    Webhooks,
 }
 
 /// The answer to a delete.
@@ -146,7 +150,7 @@ pub type ApiService = OpenApiService<
         divisions::DivisionsApi,
         stream::StreamApi,
         media::MediaApi,
-        integrations::IntegrationsApi,
+        (integrations::IntegrationsApi, webhooks::WebhooksApi),
     ),
     (),
 >;
@@ -170,7 +174,7 @@ pub fn service() -> ApiService {
             divisions::DivisionsApi,
             stream::StreamApi,
             media::MediaApi,
-            integrations::IntegrationsApi,
+            (integrations::IntegrationsApi, webhooks::WebhooksApi),
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),

@@ -4,6 +4,7 @@ use omnistream_domain::conversation::{ConversationEvent, MessageBody, MessageTyp
 use omnistream_store::RecordedEvent;
 use sqlx::PgConnection;
 
+use super::message_runs::MessageRun;
 use super::{entity_id, tenant};
 use crate::ProjectionError;
 
@@ -27,65 +28,6 @@ pub(super) fn preview(body: &MessageBody) -> String {
         Some(text) => text.chars().take(PREVIEW_CHARS).collect(),
         None => format!("[{}]", type_name(body.message_type)),
     }
-}
-
-/// A message row to insert.
-struct NewMessage<'a> {
-    id: uuid::Uuid,
-    body: &'a MessageBody,
-    direction: &'static str,
-    status: &'static str,
-    author_agent_id: Option<uuid::Uuid>,
-    quick_reply_id: Option<uuid::Uuid>,
-    provider_message_id: Option<&'a str>,
-    first_response: bool,
-}
-
-async fn insert_message(
-    conn: &mut PgConnection,
-    event: &RecordedEvent,
-    m: NewMessage<'_>,
-) -> Result<(), ProjectionError> {
-    let conversation_id = entity_id(event)?;
-    sqlx::query(
-        "INSERT INTO messages (id, tenant_id, conversation_id, position, direction, message_type, text, media_ids, \
-         reply_to_message_id, status, author_agent_id, quick_reply_id, provider_message_id, first_response, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15) ON CONFLICT (id) DO NOTHING",
-    )
-    .bind(m.id)
-    .bind(tenant(event)?)
-    .bind(conversation_id)
-    .bind(event.position)
-    .bind(m.direction)
-    .bind(type_name(m.body.message_type))
-    .bind(&m.body.text)
-    .bind(&m.body.media_ids)
-    .bind(m.body.reply_to_message_id)
-    .bind(m.status)
-    .bind(m.author_agent_id)
-    .bind(m.quick_reply_id)
-    .bind(m.provider_message_id)
-    .bind(m.first_response)
-    .bind(event.recorded_at)
-    .execute(&mut *conn)
-    .await?;
-    let inbound = m.direction == "inbound";
-    sqlx::query(
-        "UPDATE conversations SET last_message_id = $2, last_message_preview = $3, last_message_direction = $4, \
-         last_message_at = $5, last_activity_at = $5, messages_count = messages_count + 1, \
-         unread_count = unread_count + CASE WHEN $6 THEN 1 ELSE 0 END, \
-         last_inbound_at = CASE WHEN $6 THEN $5 ELSE last_inbound_at END, updated_at = $5, version = $7 WHERE id = $1",
-    )
-    .bind(conversation_id)
-    .bind(m.id)
-    .bind(preview(m.body))
-    .bind(m.direction)
-    .bind(event.recorded_at)
-    .bind(inbound)
-    .bind(event.version)
-    .execute(&mut *conn)
-    .await?;
-    Ok(())
 }
 
 /// Applies one conversation event.
@@ -209,31 +151,29 @@ pub(crate) async fn apply(
                 .execute(&mut *conn)
                 .await?;
         }
-        ConversationEvent::MessageReceived(m) => {
-            let message = NewMessage {
-                id: m.message_id,
-                body: &m.body,
-                direction: "inbound",
-                status: "received",
-                author_agent_id: None,
-                quick_reply_id: None,
-                provider_message_id: m.provider_message_id.as_deref(),
-                first_response: false,
-            };
-            insert_message(conn, event, message).await?;
+        ConversationEvent::MessageSent(m) => {
+            sqlx::query(
+                "UPDATE messages SET status = 'sent', provider_message_id = $2 WHERE id = $1 AND status = 'queued'",
+            )
+            .bind(m.message_id)
+            .bind(m.provider_message_id)
+            .execute(&mut *conn)
+            .await?;
         }
-        ConversationEvent::MessageQueued(m) => {
-            let message = NewMessage {
-                id: m.message_id,
-                body: &m.body,
-                direction: "outbound",
-                status: "queued",
-                author_agent_id: m.author_agent_id,
-                quick_reply_id: m.quick_reply_id,
-                provider_message_id: None,
-                first_response: m.first_response,
-            };
-            insert_message(conn, event, message).await?;
+        ConversationEvent::MessageStatusChanged(m) => {
+            sqlx::query("UPDATE messages SET status = $2, error = $3 WHERE id = $1")
+                .bind(m.message_id)
+                .bind(m.status.as_str())
+                .bind(m.error)
+                .execute(&mut *conn)
+                .await?;
+        }
+        message @ (ConversationEvent::MessageReceived(_)
+        | ConversationEvent::MessageQueued(_)
+        | ConversationEvent::MessageEchoed(_)) => {
+            let mut run = MessageRun::default();
+            run.take(event, &message)?;
+            run.flush(conn).await?;
         }
     }
     Ok(())

@@ -37,6 +37,7 @@ pub(crate) struct MessageRun {
     message_type: Vec<&'static str>,
     text: Vec<Option<String>>,
     media_ids: Vec<String>,
+    attachments: Vec<serde_json::Value>,
     reply_to: Vec<Option<Uuid>>,
     status: Vec<&'static str>,
     author: Vec<Option<Uuid>>,
@@ -88,6 +89,16 @@ impl MessageRun {
                 provider: None,
                 first_response: m.first_response,
             },
+            ConversationEvent::MessageEchoed(m) => Side {
+                id: m.message_id,
+                body: &m.body,
+                direction: "outbound",
+                status: "sent",
+                author: None,
+                quick_reply: None,
+                provider: Some(m.provider_message_id.clone()),
+                first_response: false,
+            },
             _ => return Ok(false),
         };
         let conversation_id = entity_id(event)?;
@@ -100,6 +111,8 @@ impl MessageRun {
         self.text.push(side.body.text.clone());
         let media: Vec<String> = side.body.media_ids.iter().map(Uuid::to_string).collect();
         self.media_ids.push(format!("{{{}}}", media.join(",")));
+        self.attachments
+            .push(serde_json::to_value(&side.body.attachments).unwrap_or_default());
         self.reply_to.push(side.body.reply_to_message_id);
         self.status.push(side.status);
         self.author.push(side.author);
@@ -139,13 +152,15 @@ impl MessageRun {
         let run = std::mem::take(self);
         sqlx::query(
             "INSERT INTO messages (id, tenant_id, conversation_id, position, direction, message_type, text, media_ids, \
-             reply_to_message_id, status, author_agent_id, quick_reply_id, provider_message_id, first_response, created_at) \
+             reply_to_message_id, status, author_agent_id, quick_reply_id, provider_message_id, first_response, created_at, \
+             attachments) \
              SELECT id, tenant_id, conversation_id, position, direction, message_type, text, media::uuid[], reply_to, \
-                    status, author, quick_reply, provider, first_response, created_at \
+                    status, author, quick_reply, provider, first_response, created_at, attachments \
              FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::int8[], $5::text[], $6::text[], $7::text[], $8::text[], \
-                         $9::uuid[], $10::text[], $11::uuid[], $12::uuid[], $13::text[], $14::bool[], $15::timestamptz[]) \
+                         $9::uuid[], $10::text[], $11::uuid[], $12::uuid[], $13::text[], $14::bool[], $15::timestamptz[], \
+                         $16::jsonb[]) \
                AS t(id, tenant_id, conversation_id, position, direction, message_type, text, media, reply_to, status, \
-                    author, quick_reply, provider, first_response, created_at) \
+                    author, quick_reply, provider, first_response, created_at, attachments) \
              ON CONFLICT (id) DO NOTHING",
         )
         .bind(&run.id)
@@ -163,6 +178,7 @@ impl MessageRun {
         .bind(&run.provider)
         .bind(&run.first_response)
         .bind(&run.created_at)
+        .bind(&run.attachments)
         .execute(&mut *conn)
         .await?;
         let mut ids = Vec::with_capacity(run.deltas.len());

@@ -1,6 +1,7 @@
 //! Messages of a conversation, paged by cursor in both directions.
 
 use chrono::{DateTime, Utc};
+use omnistream_domain::conversation::ProviderAttachment;
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
@@ -33,6 +34,12 @@ pub struct MessageRow {
     pub quick_reply_id: Option<Uuid>,
     /// Whether it was the conversation's first reply.
     pub first_response: bool,
+    /// The provider's id of the message.
+    pub provider_message_id: Option<String>,
+    /// Media the provider holds.
+    pub attachments: sqlx::types::Json<Vec<ProviderAttachment>>,
+    /// Why delivery failed.
+    pub error: Option<String>,
     /// When it was recorded.
     pub created_at: DateTime<Utc>,
 }
@@ -58,7 +65,7 @@ pub struct MessagePage {
 }
 
 const COLUMNS: &str = "id, conversation_id, position, direction, message_type, text, media_ids, reply_to_message_id, \
-     status, author_agent_id, quick_reply_id, first_response, created_at";
+     status, author_agent_id, quick_reply_id, first_response, provider_message_id, attachments, error, created_at";
 
 /// Messages of a conversation of the tenant.
 pub async fn page(

@@ -120,6 +120,8 @@ CREATE TABLE messages (
     quick_reply_id       UUID,
     provider_message_id  TEXT,
     first_response       BOOLEAN NOT NULL DEFAULT false,
+    attachments          JSONB NOT NULL DEFAULT '[]',
+    error                TEXT,
     created_at           TIMESTAMPTZ NOT NULL,
     search               TSVECTOR GENERATED ALWAYS AS (to_tsvector('simple', coalesce(text, ''))) STORED
 );

@@ -1,0 +1,263 @@
+//! The delivery log: webhook deliveries as they arrived, written before the provider gets its
+//! 200 and processed afterwards. Writes are group-committed: concurrent receivers share one
+//! multi-row insert and one commit, so a burst of deliveries costs a few transactions.
+
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::PgPool;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+/// Deliveries written per transaction, at most.
+const MAX_GROUP: usize = 512;
+
+/// Which receiver took a delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// WhatsApp Cloud API.
+    Whatsapp,
+    /// Instagram Messaging.
+    Instagram,
+    /// Postmark inbound.
+    Postmark,
+    /// Mailgun routes.
+    Mailgun,
+}
+
+impl Source {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Whatsapp => "whatsapp",
+            Source::Instagram => "instagram",
+            Source::Postmark => "postmark",
+            Source::Mailgun => "mailgun",
+        }
+    }
+
+    /// The source of a stored name.
+    pub fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "whatsapp" => Some(Source::Whatsapp),
+            "instagram" => Some(Source::Instagram),
+            "postmark" => Some(Source::Postmark),
+            "mailgun" => Some(Source::Mailgun),
+            _ => None,
+        }
+    }
+}
+
+/// A delivery accepted for one account.
+#[derive(Debug, Clone)]
+pub struct NewDelivery {
+    /// Its id (the causation of every event it leads to).
+    pub id: Uuid,
+    /// The account's organization.
+    pub tenant_id: Uuid,
+    /// The account.
+    pub account_id: Uuid,
+    /// The receiver.
+    pub source: Source,
+    /// How it was authenticated (`x-hub-signature-256`, `mailgun-signature`, ...).
+    pub verification: &'static str,
+    /// Its content type.
+    pub content_type: String,
+    /// The raw body.
+    pub body: Vec<u8>,
+}
+
+/// The delivery log could not take a delivery.
+#[derive(Debug, thiserror::Error)]
+#[error("the delivery log is unavailable: {0}")]
+pub struct LogUnavailable(String);
+
+type Pending = (NewDelivery, oneshot::Sender<Result<(), String>>);
+
+/// The writer side of the log.
+#[derive(Clone)]
+pub struct DeliveryLog {
+    sender: mpsc::Sender<Pending>,
+}
+
+impl DeliveryLog {
+    /// Starts `writers` group-commit writers on the pool.
+    pub fn start(pool: PgPool, writers: usize) -> Self {
+        let (sender, receiver) = mpsc::channel::<Pending>(MAX_GROUP * 8);
+        let receiver = std::sync::Arc::new(tokio::sync::Mutex::new(receiver));
+        for _ in 0..writers.max(1) {
+            let pool = pool.clone();
+            let receiver = receiver.clone();
+            tokio::spawn(async move {
+                loop {
+                    let mut group = Vec::new();
+                    {
+                        let mut receiver = receiver.lock().await;
+                        if receiver.recv_many(&mut group, MAX_GROUP).await == 0 {
+                            return;
+                        }
+                    }
+                    let result = insert(&pool, group.iter().map(|(d, _)| d)).await;
+                    let result = result.map_err(|e| e.to_string());
+                    if let Err(error) = &result {
+                        tracing::error!(%error, deliveries = group.len(), "delivery log write failed");
+                    }
+                    for (_, reply) in group {
+                        let _ = reply.send(result.clone());
+                    }
+                }
+            });
+        }
+        Self { sender }
+    }
+
+    /// Writes a delivery; returns once it is committed.
+    pub async fn write(&self, delivery: NewDelivery) -> Result<(), LogUnavailable> {
+        let (reply, answer) = oneshot::channel();
+        self.sender
+            .send((delivery, reply))
+            .await
+            .map_err(|_| LogUnavailable("the log writers stopped".into()))?;
+        match tokio::time::timeout(Duration::from_secs(10), answer).await {
+            Ok(Ok(Ok(()))) => Ok(()),
+            Ok(Ok(Err(error))) => Err(LogUnavailable(error)),
+            Ok(Err(_)) => Err(LogUnavailable("the log writer stopped".into())),
+            Err(_) => Err(LogUnavailable("the write timed out".into())),
+        }
+    }
+}
+
+async fn insert<'a>(pool: &PgPool, group: impl Iterator<Item = &'a NewDelivery>) -> Result<(), sqlx::Error> {
+    let (mut ids, mut tenants, mut accounts, mut sources) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (mut verifications, mut types, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+    for d in group {
+        ids.push(d.id);
+        tenants.push(d.tenant_id);
+        accounts.push(d.account_id);
+        sources.push(d.source.as_str());
+        verifications.push(d.verification);
+        types.push(d.content_type.as_str());
+        bodies.push(d.body.as_slice());
+    }
+    sqlx::query(
+        "INSERT INTO webhook_deliveries (id, tenant_id, account_id, provider, verification, content_type, body) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[]) \
+         ON CONFLICT (id) DO NOTHING",
+    )
+    .bind(&ids)
+    .bind(&tenants)
+    .bind(&accounts)
+    .bind(&sources)
+    .bind(&verifications)
+    .bind(&types)
+    .bind(&bodies)
+    .execute(pool)
+    .await?;
+    Ok(())
+}
+
+/// A delivery claimed for processing.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct ClaimedDelivery {
+    /// Its id.
+    pub id: Uuid,
+    /// The organization.
+    pub tenant_id: Uuid,
+    /// The account.
+    pub account_id: Uuid,
+    /// The receiver's name.
+    pub provider: String,
+    /// The raw body.
+    pub body: Vec<u8>,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// Processing attempts so far, this one included.
+    pub attempts: i32,
+}
+
+/// How long a claim lasts before another processor may take the delivery again.
+pub const LEASE: Duration = Duration::from_secs(60);
+
+/// Claims up to `limit` pending deliveries, oldest first, for [`LEASE`].
+pub async fn claim(pool: &PgPool, limit: i64) -> Result<Vec<ClaimedDelivery>, sqlx::Error> {
+    sqlx::query_as(
+        "WITH due AS (SELECT id FROM webhook_deliveries WHERE state = 'pending' AND next_attempt_at <= now() \
+                      ORDER BY next_attempt_at, id LIMIT $1 FOR UPDATE SKIP LOCKED) \
+         UPDATE webhook_deliveries w SET attempts = w.attempts + 1, \
+                next_attempt_at = now() + make_interval(secs => $2) \
+         FROM due WHERE w.id = due.id \
+         RETURNING w.id, w.tenant_id, w.account_id, w.provider, w.body, w.received_at, w.attempts",
+    )
+    .bind(limit)
+    .bind(LEASE.as_secs_f64())
+    .fetch_all(pool)
+    .await
+    .map(|mut rows: Vec<ClaimedDelivery>| {
+        rows.sort_by_key(|d| (d.received_at, d.id));
+        rows
+    })
+}
+
+/// How processing a delivery ended.
+#[derive(Debug, Clone)]
+pub enum Outcome {
+    /// Every item handled (some may have been refused, as `summary` tells).
+    Processed {
+        /// What was done, item by item in counts and refusals.
+        summary: Value,
+        /// The contacts whose messages it carried (erasing one deletes the delivery).
+        subjects: Vec<Uuid>,
+    },
+    /// Try again after `delay`.
+    Retry {
+        /// Why it failed.
+        error: String,
+        /// When to try again.
+        delay: Duration,
+    },
+    /// Given up.
+    Failed {
+        /// Why.
+        error: String,
+    },
+}
+
+/// Records how processing ended.
+pub async fn finish(pool: &PgPool, id: Uuid, outcome: Outcome) -> Result<(), sqlx::Error> {
+    let query = match outcome {
+        Outcome::Processed { summary, subjects } => sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'processed', processed_at = now(), outcome = $2, subject_ids = $3 \
+             WHERE id = $1",
+        )
+        .bind(id)
+        .bind(summary)
+        .bind(subjects),
+        Outcome::Retry { error, delay } => sqlx::query(
+            "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2), \
+             outcome = jsonb_build_object('error', $3::text) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(delay.as_secs_f64())
+        .bind(error),
+        Outcome::Failed { error } => sqlx::query(
+            "UPDATE webhook_deliveries SET state = 'failed', processed_at = now(), \
+             outcome = jsonb_build_object('error', $2::text) WHERE id = $1",
+        )
+        .bind(id)
+        .bind(error),
+    };
+    query.execute(pool).await?;
+    Ok(())
+}
+
+/// Deletes processed deliveries older than `retention`; answers how many.
+pub async fn purge(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query(
+        "DELETE FROM webhook_deliveries WHERE state <> 'pending' AND received_at < now() - make_interval(secs => $1)",
+    )
+    .bind(retention.as_secs_f64())
+    .execute(pool)
+    .await?;
+    Ok(done.rows_affected())
+}
