@@ -27,8 +27,19 @@ use crate::middleware::{body_limit, idempotency as idempotency_middleware, reque
 use crate::routes;
 use crate::state::{AppState, SharedState};
 
+/// What a process serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Everything: the API, the webhook receivers, projection workers and jobs (`serve`).
+    Full,
+    /// The webhook receivers and their processor only (`webhook-ingestor`): health,
+    /// `/api/webhooks/*` and metrics.
+    Ingestor,
+}
+
 /// A built application, bound to its port, not yet serving.
 pub struct Application {
+    role: Role,
     state: SharedState,
     acceptor: TcpAcceptor,
     port: u16,
@@ -131,29 +142,38 @@ pub fn spawn_projection_workers(
 }
 
 impl Application {
-    /// Builds the application: database, migrations, store, projections, listener.
+    /// Builds the whole application: database, migrations, store, projections, listener.
     pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_as(config, Role::Full).await
+    }
+
+    /// Builds the application for a role.
+    pub async fn build_as(config: Config, role: Role) -> anyhow::Result<Self> {
         let (pool, store) = connect(&config).await?;
         let events = shredding(&pool, &store);
         let reader: Arc<dyn EventStore> = events.clone();
-        install_projections(&pool, &reader).await?;
+        if role == Role::Full {
+            install_projections(&pool, &reader).await?;
+        }
         let secrets = secrets_key(&config, &pool).await?;
         let registry = Registry::new();
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown_rx_ingest = shutdown_rx.clone();
-        if config.run_projections {
-            spawn_projection_workers(&pool, &reader, projection_metrics, shutdown_rx.clone());
+        if role == Role::Full {
+            if config.run_projections {
+                spawn_projection_workers(&pool, &reader, projection_metrics, shutdown_rx.clone());
+            }
+            spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
+            let job_bus = CommandBus::new(reader.clone());
+            tokio::spawn(omnistream_commands::jobs::work(
+                job_bus,
+                pool.clone(),
+                Duration::from_millis(500),
+                shutdown_rx,
+            ));
         }
-        spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
-        let job_bus = CommandBus::new(reader.clone());
-        tokio::spawn(omnistream_commands::jobs::work(
-            job_bus,
-            pool.clone(),
-            Duration::from_millis(500),
-            shutdown_rx,
-        ));
         let acceptor = TcpListener::bind(config.bind).into_acceptor().await?;
         let port = acceptor
             .local_addr()
@@ -181,6 +201,7 @@ impl Application {
             started: Instant::now(),
         });
         Ok(Self {
+            role,
             state,
             acceptor,
             port,
@@ -200,10 +221,20 @@ impl Application {
 
     /// Serves until Ctrl-C (or SIGTERM), then stops the workers.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let app = routes_for(self.state.clone());
-        let result = Server::new_with_acceptor(self.acceptor)
-            .run_with_graceful_shutdown(app, shutdown_signal(), Some(Duration::from_secs(10)))
-            .await;
+        let server = Server::new_with_acceptor(self.acceptor);
+        let grace = Some(Duration::from_secs(10));
+        let result = match self.role {
+            Role::Full => {
+                server
+                    .run_with_graceful_shutdown(routes_for(self.state.clone()), shutdown_signal(), grace)
+                    .await
+            }
+            Role::Ingestor => {
+                server
+                    .run_with_graceful_shutdown(ingestor_routes_for(self.state.clone()), shutdown_signal(), grace)
+                    .await
+            }
+        };
         let _ = self.shutdown.send(true);
         result
     }
@@ -225,6 +256,20 @@ pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
         .at("/metrics", get(prometheus_metrics))
         .nest("/", api)
         .around(idempotency_middleware::around)
+        .around(move |next, req| body_limit::limit(next, req, limits))
+        .around(request::around)
+        .data(state)
+}
+
+/// The webhook-ingestor's routes: health, the receivers and metrics.
+pub fn ingestor_routes_for(state: SharedState) -> impl poem::Endpoint {
+    let limits = body_limit::Limits {
+        default: state.config.max_body_bytes,
+        uploads: state.config.max_body_bytes,
+    };
+    Route::new()
+        .at("/metrics", get(prometheus_metrics))
+        .nest("/", routes::ingestor_service())
         .around(move |next, req| body_limit::limit(next, req, limits))
         .around(request::around)
         .data(state)

@@ -33,6 +33,8 @@ pub enum Command {
     Serve,
     /// Runs the projection workers alone (scale-out), without HTTP.
     Worker,
+    /// Runs the webhook receivers and their processor alone (the `webhook-ingestor` service).
+    WebhookIngestor,
     /// Creates the database if missing and applies migrations.
     Migrate,
     /// Projection maintenance.
@@ -142,6 +144,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await?,
         Command::Worker => worker(config).await?,
+        Command::WebhookIngestor => {
+            Application::build_as(config, app::Role::Ingestor)
+                .await?
+                .run_until_stopped()
+                .await?
+        }
         Command::Migrate => {
             app::connect(&config).await?;
             println!("database ready and migrated");

@@ -3,7 +3,7 @@
 
 use hmac::{Hmac, Mac};
 use omnistream_tests::client::{expect_error, expect_json, Session};
-use omnistream_tests::{spawn_app, TestApp};
+use omnistream_tests::{spawn_app, spawn_app_with, spawn_ingestor, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -563,4 +563,43 @@ async fn mailgun_deliveries_need_a_fresh_signature() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["contact"]["name"], "Ani");
     assert_eq!(listed[0]["subject"], "Price list");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_ingestor_serves_the_receivers_alone() {
+    let app = spawn_app_with(|config| config.run_webhook_processor = false).await;
+    let admin = app.register("Acme").await;
+    whatsapp_account(&app, &admin, "777000777").await;
+    let ingestor = spawn_ingestor(&app).await;
+    let client = reqwest::Client::new();
+    let health = client.get(format!("{ingestor}/api/health")).send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let api = client
+        .get(format!("{ingestor}/api/conversations"))
+        .bearer_auth(&admin.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(api.status(), StatusCode::NOT_FOUND, "the ingestor serves no API");
+    let body = serde_json::to_vec(&wa_message(
+        "777000777",
+        "16505550000",
+        "Ingested",
+        json!([{"from": "16505550000", "id": "wamid.I1", "timestamp": "1749416383", "type": "text", "text": {"body": "via the ingestor"}}]),
+    ))
+    .unwrap();
+    let accepted = client
+        .post(format!("{ingestor}/api/webhooks/whatsapp"))
+        .header("content-type", "application/json")
+        .header("x-hub-signature-256", sign(APP_SECRET, &body))
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    expect_json(accepted, StatusCode::OK).await;
+    // The ingestor's processor (the app's own is off) records it; the app's inbox shows it.
+    processed(&app).await;
+    let listed = conversations(&app, &admin, "channel=whatsapp").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["last_message"]["preview"], "via the ingestor");
 }

@@ -104,3 +104,15 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
         url,
     )
 }
+
+/// Starts a `webhook-ingestor` (receivers and processor only) on the database of `app`.
+pub async fn spawn_ingestor(app: &TestApp) -> String {
+    let mut config = Config::for_database(&app.database_url);
+    config.max_connections = 4;
+    let ingestor = Application::build_as(config, omnistream_api::app::Role::Ingestor)
+        .await
+        .expect("build ingestor");
+    let port = ingestor.port();
+    tokio::spawn(ingestor.run_until_stopped());
+    format!("http://127.0.0.1:{port}")
+}

@@ -184,3 +184,12 @@ pub fn service() -> ApiService {
          (`X-API-Key`) or a session token (`Authorization: Bearer`); every error is an `ErrorResponse`.",
     )
 }
+
+/// The webhook-ingestor's operations: health checks and the receivers.
+pub fn ingestor_service() -> OpenApiService<(health::HealthApi, webhooks::WebhooksApi), ()> {
+    OpenApiService::new(
+        (health::HealthApi, webhooks::WebhooksApi),
+        "OmniStream webhook-ingestor",
+        env!("CARGO_PKG_VERSION"),
+    )
+}
