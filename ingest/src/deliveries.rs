@@ -251,6 +251,16 @@ pub async fn finish(pool: &PgPool, id: Uuid, outcome: Outcome) -> Result<(), sql
     Ok(())
 }
 
+/// Deletes the deliveries that carried a contact's messages (its erasure); answers how many.
+pub async fn forget_subject(pool: &PgPool, tenant_id: Uuid, contact_id: Uuid) -> Result<u64, sqlx::Error> {
+    let done = sqlx::query("DELETE FROM webhook_deliveries WHERE tenant_id = $1 AND subject_ids @> ARRAY[$2]::uuid[]")
+        .bind(tenant_id)
+        .bind(contact_id)
+        .execute(pool)
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// Deletes processed deliveries older than `retention`; answers how many.
 pub async fn purge(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Error> {
     let done = sqlx::query(

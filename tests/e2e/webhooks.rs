@@ -603,3 +603,43 @@ async fn the_webhook_ingestor_serves_the_receivers_alone() {
     assert_eq!(listed.len(), 1);
     assert_eq!(listed[0]["last_message"]["preview"], "via the ingestor");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn erasing_a_contact_deletes_the_deliveries_that_carried_its_messages() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    whatsapp_account(&app, &admin, "888000888").await;
+    for (wa_id, id) in [("16505550001", "wamid.E1"), ("16505550002", "wamid.E2")] {
+        let body = serde_json::to_vec(&wa_message(
+            "888000888",
+            wa_id,
+            "Someone",
+            json!([{"from": wa_id, "id": id, "timestamp": "1749416383", "type": "text", "text": {"body": "private words"}}]),
+        ))
+        .unwrap();
+        expect_json(
+            post(&app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
+            StatusCode::OK,
+        )
+        .await;
+    }
+    processed(&app).await;
+    assert_eq!(deliveries(&app).await, 2);
+    let listed = conversations(&app, &admin, "channel=whatsapp").await;
+    let erased = listed.iter().find(|c| c["contact"]["phone"] == "+16505550001").unwrap();
+    let contact_id = erased["contact"]["id"].as_str().unwrap();
+    app.call(
+        &admin,
+        Method::POST,
+        &format!("/api/contacts/{contact_id}/erase"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(deliveries(&app).await, 1, "only the other customer's delivery is left");
+    let left: Vec<u8> = sqlx::query_scalar("SELECT body FROM webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(String::from_utf8_lossy(&left).contains("16505550002"));
+}

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use omnistream_commands::contacts::{self as contact_commands, ContactChanges};
 use omnistream_domain::contact::ContactProfile;
 use omnistream_domain::Permission;
+use omnistream_ingest::deliveries;
 use omnistream_projections::inbox::contacts::{self as contact_queries, ContactFilter, ContactRow};
 use omnistream_projections::TenantScope;
 use poem::web::Data;
@@ -271,13 +272,15 @@ impl ContactsApi {
     }
 
     /// Erases a contact's personal data on request (GDPR): its events stay for the audit
-    /// trail, but their personal fields become unreadable for good (its key is destroyed)
-    /// and the read models drop them (needs `contacts.manage`).
+    /// trail, but their personal fields become unreadable for good (its key is destroyed),
+    /// the read models drop them, and the raw webhook deliveries that carried its messages
+    /// are deleted (needs `contacts.manage`).
     #[oai(path = "/:id/erase", method = "post")]
     async fn erase(&self, state: Data<&SharedState>, auth: Auth, id: Path<Uuid>) -> ApiResult<Json<DeleteResponse>> {
         let principal = auth.principal().require(Permission::ContactsManage)?;
         let ctx = principal.command_context()?;
         let executed = contact_commands::erase(&state.bus, state.events.shredder(), &ctx, id.0).await?;
+        deliveries::forget_subject(&state.pool, principal.scope()?.tenant_id(), id.0).await?;
         wait_for_position(state.0, "inbox", executed.position).await?;
         Ok(Json(DeleteResponse {
             id: id.0.to_string(),
