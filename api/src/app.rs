@@ -9,6 +9,7 @@ use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::{idempotency, CommandBus};
 use omnistream_ingest::accounts::Accounts;
 use omnistream_ingest::deliveries::{self, DeliveryLog};
+use omnistream_ingest::outbound::{DeliverySettings, DeliveryWorker};
 use omnistream_ingest::processor::Processor;
 use omnistream_ingest::receiver::Ingestor;
 use omnistream_projections::metrics::ProjectionMetrics;
@@ -85,20 +86,31 @@ pub async fn secrets_key(config: &Config, pool: &sqlx::PgPool) -> anyhow::Result
 }
 
 /// The webhook receivers' state: account lookups and the delivery log; with the processor
-/// of logged deliveries and their retention purge running, when configured.
+/// of logged deliveries, the outbound delivery worker and the retention purge running, as
+/// configured.
 pub fn start_ingest(
     config: &Config,
     pool: &sqlx::PgPool,
     bus: &CommandBus,
     secrets: &SecretsKey,
     shutdown: watch::Receiver<bool>,
-) -> Ingestor {
+) -> anyhow::Result<Ingestor> {
     let accounts = Accounts::new(pool.clone(), secrets.clone());
     let log = DeliveryLog::start(pool.clone(), 2);
     let logged = Arc::new(tokio::sync::Notify::new());
     if config.run_webhook_processor {
         let processor = Processor::new(pool.clone(), bus.clone(), accounts.clone(), logged.clone());
         tokio::spawn(processor.run(shutdown.clone()));
+    }
+    if config.run_delivery_worker {
+        let settings = DeliverySettings {
+            graph_url: config.meta_graph_url.clone(),
+            smtp_url: config.smtp_url.clone(),
+            retry_base: config.delivery_retry_base,
+            max_attempts: config.delivery_max_attempts,
+        };
+        let worker = DeliveryWorker::new(pool.clone(), bus.clone(), accounts.clone(), settings)?;
+        tokio::spawn(worker.run(shutdown.clone()));
     }
     let (pool, retention, mut shutdown) = (pool.clone(), config.webhook_retention, shutdown);
     tokio::spawn(async move {
@@ -114,7 +126,7 @@ pub fn start_ingest(
             }
         }
     });
-    Ingestor::new(accounts, log, logged)
+    Ok(Ingestor::new(accounts, log, logged))
 }
 
 /// Installs every projection, rebuilding those whose definition changed since they were built.
@@ -182,7 +194,7 @@ impl Application {
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
         let bus = CommandBus::new(reader.clone());
-        let ingest = start_ingest(&config, &pool, &bus, &secrets, shutdown_rx_ingest);
+        let ingest = start_ingest(&config, &pool, &bus, &secrets, shutdown_rx_ingest)?;
         let media = match &config.media_store {
             Some(url) => MediaStore::s3(url)?,
             None => MediaStore::local(&config.media_dir)?,

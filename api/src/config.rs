@@ -40,6 +40,17 @@ pub struct Config {
     pub run_webhook_processor: bool,
     /// `OMNISTREAM_WEBHOOK_RETENTION_DAYS`: how long processed deliveries are kept.
     pub webhook_retention: Duration,
+    /// `OMNISTREAM_DELIVERY_WORKER`: send queued outbound messages from this process.
+    pub run_delivery_worker: bool,
+    /// `OMNISTREAM_META_GRAPH_URL`: the Graph API's base URL (WhatsApp, Instagram sends).
+    pub meta_graph_url: String,
+    /// `OMNISTREAM_SMTP_URL`: the SMTP relay e-mail is sent through (`smtp://host:port`,
+    /// `smtps://user:password@host`); unset, e-mail replies fail with that reason.
+    pub smtp_url: Option<String>,
+    /// `OMNISTREAM_DELIVERY_RETRY_BASE_MS`: the first retry's delay; each next one doubles.
+    pub delivery_retry_base: Duration,
+    /// `OMNISTREAM_DELIVERY_MAX_ATTEMPTS`: attempts before a retryable failure is final.
+    pub delivery_max_attempts: u32,
 }
 
 /// The database a fresh checkout uses.
@@ -91,6 +102,12 @@ impl Config {
             secrets_key: var("OMNISTREAM_SECRETS_KEY"),
             run_webhook_processor: parsed("OMNISTREAM_WEBHOOK_PROCESSOR", true)?,
             webhook_retention: Duration::from_secs(86_400 * parsed::<u64>("OMNISTREAM_WEBHOOK_RETENTION_DAYS", 30)?),
+            run_delivery_worker: parsed("OMNISTREAM_DELIVERY_WORKER", true)?,
+            meta_graph_url: var("OMNISTREAM_META_GRAPH_URL")
+                .unwrap_or_else(|| omnistream_ingest::outbound::graph::DEFAULT_GRAPH_URL.to_owned()),
+            smtp_url: var("OMNISTREAM_SMTP_URL"),
+            delivery_retry_base: Duration::from_millis(parsed("OMNISTREAM_DELIVERY_RETRY_BASE_MS", 2000)?),
+            delivery_max_attempts: parsed("OMNISTREAM_DELIVERY_MAX_ATTEMPTS", 6)?,
         })
     }
 
@@ -112,6 +129,11 @@ impl Config {
             secrets_key: None,
             run_webhook_processor: true,
             webhook_retention: Duration::from_secs(30 * 86_400),
+            run_delivery_worker: true,
+            meta_graph_url: omnistream_ingest::outbound::graph::DEFAULT_GRAPH_URL.to_owned(),
+            smtp_url: None,
+            delivery_retry_base: Duration::from_millis(2000),
+            delivery_max_attempts: 6,
         }
     }
 }

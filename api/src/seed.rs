@@ -183,6 +183,7 @@ fn conversation_requests(
                 responds_to_message_id: answered.map(|(id, _)| id),
                 awaited_since: answered.map(|(_, at)| at),
                 first_response: j == 1,
+                channel: Some(Channel::Api),
             })
         };
         events.push(event(&domain_event, metadata));

@@ -29,17 +29,21 @@ pub struct Job {
     pub attempts: i32,
 }
 
-/// Claims up to `limit` due jobs.
-pub async fn claim_due(pool: &PgPool, limit: i64) -> Result<Vec<Job>, CommandError> {
+/// The job kinds [`work`] runs; other kinds have workers of their own (message delivery).
+pub const KINDS: &[&str] = &["conversation.wake_up"];
+
+/// Claims up to `limit` due jobs of these kinds.
+pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<Job>, CommandError> {
     Ok(sqlx::query_as(
         "UPDATE jobs SET locked_until = now() + make_interval(secs => $2), attempts = attempts + 1 \
          WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND due_at <= now() \
-                      AND (locked_until IS NULL OR locked_until < now()) \
+                      AND (locked_until IS NULL OR locked_until < now()) AND kind = ANY($3) \
                       ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
          RETURNING id, tenant_id, kind, payload, attempts",
     )
     .bind(limit)
     .bind(f64::from(LEASE_SECONDS))
+    .bind(kinds)
     .fetch_all(pool)
     .await?)
 }
@@ -79,6 +83,17 @@ pub async fn complete(pool: &PgPool, id: Uuid) -> Result<(), CommandError> {
     Ok(())
 }
 
+/// Runs the job again after `delay`, noting why.
+pub async fn reschedule(pool: &PgPool, id: Uuid, delay: Duration, error: &str) -> Result<(), CommandError> {
+    sqlx::query("UPDATE jobs SET locked_until = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1")
+        .bind(id)
+        .bind(delay.as_secs_f64())
+        .bind(error)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
 /// Records a failure; the job runs again after an exponential backoff (at most an hour).
 pub async fn fail(pool: &PgPool, job: &Job, error: &str) -> Result<(), CommandError> {
     let backoff = 2f64.powi(job.attempts.min(12)).min(3600.0);
@@ -94,7 +109,7 @@ pub async fn fail(pool: &PgPool, job: &Job, error: &str) -> Result<(), CommandEr
 /// Claims and runs due jobs until `shutdown` turns true, polling every `interval`.
 pub async fn work(bus: CommandBus, pool: PgPool, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
     loop {
-        match claim_due(&pool, 50).await {
+        match claim_due(&pool, 50, KINDS).await {
             Ok(jobs) => {
                 for job in &jobs {
                     let outcome = match run(&bus, job).await {

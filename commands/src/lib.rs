@@ -8,6 +8,7 @@ pub mod claims;
 pub mod contacts;
 pub mod context;
 pub mod conversations;
+pub mod delivery;
 pub mod divisions;
 pub mod error;
 pub mod idempotency;

@@ -286,6 +286,9 @@ pub struct MessageQueued {
     pub awaited_since: Option<DateTime<Utc>>,
     /// Whether this is the conversation's first reply of all.
     pub first_response: bool,
+    /// The channel that delivers it (absent on messages recorded before channel delivery).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
 }
 
 /// Event: the business sent a message from another tool on the channel (an echo): an
@@ -353,7 +356,8 @@ impl DeliveryStatus {
     }
 }
 
-/// Event: the provider accepted an outbound message and gave it its id.
+/// Event: the provider accepted an outbound message and gave it its id (a delivery
+/// attempt that succeeded).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageSent {
     /// The message.
@@ -362,6 +366,28 @@ pub struct MessageSent {
     pub provider_message_id: String,
     /// When the provider accepted it.
     pub sent_at: DateTime<Utc>,
+    /// Which attempt it was (1: the first).
+    #[serde(default = "first_attempt")]
+    pub attempt: u32,
+}
+
+fn first_attempt() -> u32 {
+    1
+}
+
+/// Event: a delivery attempt failed; it is tried again at `retry_at`, or never (a final
+/// refusal, followed by the message's `failed` status).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct MessageDeliveryAttempted {
+    /// The message.
+    pub message_id: Uuid,
+    /// Which attempt it was (1: the first).
+    pub attempt: u32,
+    /// What went wrong, as the provider or the connection said.
+    pub error: String,
+    /// When it is tried again; none when the failure is final.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retry_at: Option<DateTime<Utc>>,
 }
 
 /// Event: the provider reported an outbound message's status.
@@ -405,6 +431,8 @@ pub enum ConversationEvent {
     MessageSent(MessageSent),
     /// See [`MessageStatusChanged`].
     MessageStatusChanged(MessageStatusChanged),
+    /// See [`MessageDeliveryAttempted`].
+    MessageDeliveryAttempted(MessageDeliveryAttempted),
 }
 
 impl DomainEvent for ConversationEvent {
@@ -422,6 +450,7 @@ impl DomainEvent for ConversationEvent {
             ConversationEvent::MessageEchoed(_) => "MessageEchoed",
             ConversationEvent::MessageSent(_) => "MessageSent",
             ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
+            ConversationEvent::MessageDeliveryAttempted(_) => "MessageDeliveryAttempted",
         }
     }
 }
@@ -510,6 +539,21 @@ pub enum ConversationCommand {
         provider_message_id: String,
         /// When.
         sent_at: DateTime<Utc>,
+        /// Which attempt it was.
+        attempt: u32,
+    },
+    /// Record a failed delivery attempt (final when `retry_at` is none).
+    RecordDeliveryFailure {
+        /// The message.
+        message_id: Uuid,
+        /// Which attempt it was.
+        attempt: u32,
+        /// What went wrong.
+        error: String,
+        /// When it is tried again.
+        retry_at: Option<DateTime<Utc>>,
+        /// When the attempt ended.
+        at: DateTime<Utc>,
     },
     /// Record a status the provider reported for one of our messages.
     TrackStatus {
@@ -744,6 +788,7 @@ impl Aggregate for Conversation {
                 message_id,
                 provider_message_id,
                 sent_at,
+                attempt,
             } => match self.outbound.get(&message_id) {
                 None => return Err(DomainError::NotFound("outbound message")),
                 Some(status) if !status.advances_to(DeliveryStatus::Sent) => return Ok(vec![]),
@@ -751,8 +796,37 @@ impl Aggregate for Conversation {
                     message_id,
                     provider_message_id,
                     sent_at,
+                    attempt,
                 }),
             },
+            C::RecordDeliveryFailure {
+                message_id,
+                attempt,
+                error,
+                retry_at,
+                at,
+            } => {
+                match self.outbound.get(&message_id) {
+                    None => return Err(DomainError::NotFound("outbound message")),
+                    Some(DeliveryStatus::Queued) => {}
+                    Some(_) => return Ok(vec![]),
+                }
+                let mut events = vec![ConversationEvent::MessageDeliveryAttempted(MessageDeliveryAttempted {
+                    message_id,
+                    attempt,
+                    error: error.clone(),
+                    retry_at,
+                })];
+                if retry_at.is_none() {
+                    events.push(ConversationEvent::MessageStatusChanged(MessageStatusChanged {
+                        message_id,
+                        status: DeliveryStatus::Failed,
+                        error: Some(error),
+                        at,
+                    }));
+                }
+                return Ok(events);
+            }
             C::TrackStatus {
                 provider_message_id,
                 status,
@@ -812,6 +886,7 @@ impl Aggregate for Conversation {
                     responds_to_message_id: self.awaiting_reply.map(|(id, _)| id),
                     awaited_since: self.awaiting_reply.map(|(_, at)| at),
                     first_response: !self.replied && self.awaiting_reply.is_some(),
+                    channel: self.channel,
                 })
             }
         };
@@ -856,6 +931,7 @@ impl Aggregate for Conversation {
             ConversationEvent::MessageStatusChanged(e) => {
                 self.outbound.insert(e.message_id, e.status);
             }
+            ConversationEvent::MessageDeliveryAttempted(_) => {}
             ConversationEvent::MessageQueued(MessageQueued { message_id, .. })
             | ConversationEvent::MessageEchoed(MessageEchoed { message_id, .. }) => {
                 if let ConversationEvent::MessageEchoed(echo) = event {
@@ -967,6 +1043,7 @@ mod tests {
                 message_id: Uuid::from_u128(20),
                 provider_message_id: "wamid.1".into(),
                 sent_at: at,
+                attempt: 1,
             })
             .unwrap();
         history.extend(sent);

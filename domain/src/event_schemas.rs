@@ -49,6 +49,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<conversation::MessageEchoed>("MessageEchoed"),
         entry::<conversation::MessageSent>("MessageSent"),
         entry::<conversation::MessageStatusChanged>("MessageStatusChanged"),
+        entry::<conversation::MessageDeliveryAttempted>("MessageDeliveryAttempted"),
         entry::<division::DivisionCreated>("DivisionCreated"),
         entry::<division::DivisionUpdated>("DivisionUpdated"),
         entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),

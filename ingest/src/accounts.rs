@@ -31,6 +31,8 @@ pub struct RoutedAccount {
     pub routing_id: String,
     /// The opened app secret (signing key, inbound token).
     pub app_secret: Option<String>,
+    /// The opened access token (Graph API sends).
+    pub access_token: Option<String>,
 }
 
 impl RoutedAccount {
@@ -57,6 +59,7 @@ impl RoutedAccount {
             provider: row.provider,
             enabled: row.enabled && row.channel_enabled,
             app_secret: secrets.app_secret.as_ref().and_then(|s| key.open(s)),
+            access_token: secrets.access_token.as_ref().and_then(|s| key.open(s)),
         }
     }
 }

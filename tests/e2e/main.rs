@@ -8,6 +8,7 @@ mod auth;
 mod commands;
 mod contacts;
 mod conversations;
+mod delivery;
 mod erasure;
 mod errors;
 mod idempotency;

@@ -1,7 +1,9 @@
 //! The test harness: each test gets its own fresh PostgreSQL database and the real
 //! application on port 0, and talks to it over HTTP like any client.
 
+pub mod channels;
 pub mod client;
+pub mod standins;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};

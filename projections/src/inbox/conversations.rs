@@ -160,6 +160,13 @@ pub(crate) async fn apply(
             .execute(&mut *conn)
             .await?;
         }
+        ConversationEvent::MessageDeliveryAttempted(m) => {
+            sqlx::query("UPDATE messages SET error = $2 WHERE id = $1 AND status = 'queued'")
+                .bind(m.message_id)
+                .bind(m.error)
+                .execute(&mut *conn)
+                .await?;
+        }
         ConversationEvent::MessageStatusChanged(m) => {
             sqlx::query("UPDATE messages SET status = $2, error = $3 WHERE id = $1")
                 .bind(m.message_id)
