@@ -11,7 +11,7 @@ use omnistream_domain::{Aggregate, DomainError};
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{CommandBus, CommandContext, CommandError, Executed};
+use crate::{wa_templates, CommandBus, CommandContext, CommandError, Executed};
 
 /// A conversation to start.
 #[derive(Debug, Clone)]
@@ -37,6 +37,8 @@ pub struct OutgoingMessage {
     pub body: MessageBody,
     /// A quick reply to render into the text.
     pub quick_reply_id: Option<Uuid>,
+    /// A WhatsApp template and its body parameters, rendered into the body.
+    pub template: Option<(Uuid, Vec<String>)>,
     /// The author.
     pub author_agent_id: Option<Uuid>,
 }
@@ -214,6 +216,9 @@ pub async fn send(
             .await?
             .require_exists()?;
         let mut body = message.body.clone();
+        if let Some((template_id, parameters)) = &message.template {
+            body = wa_templates::message_body(bus, ctx, &conversation.state, *template_id, parameters.clone()).await?;
+        }
         if let Some(quick_reply_id) = message.quick_reply_id {
             body.text =
                 Some(quick_reply_text(bus, ctx, &conversation.state, quick_reply_id, message.author_agent_id).await?);

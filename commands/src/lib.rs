@@ -23,6 +23,7 @@ pub mod registration;
 pub mod roles;
 pub mod secrets;
 pub mod session;
+pub mod wa_templates;
 
 pub use bus::{CommandBus, Executed, Loaded};
 pub use context::{CommandContext, Scope};

@@ -107,6 +107,19 @@ pub struct ProviderAttachment {
     pub name: Option<String>,
 }
 
+/// A WhatsApp template a message was sent from, with its values.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TemplateMessage {
+    /// The template.
+    pub template_id: Uuid,
+    /// Its name, as Meta knows it.
+    pub name: String,
+    /// Its language code.
+    pub language: String,
+    /// One value per body placeholder, in order.
+    pub body_parameters: Vec<String>,
+}
+
 /// The body of a message.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct MessageBody {
@@ -127,6 +140,9 @@ pub struct MessageBody {
     /// A message kind OmniStream does not handle yet, as the provider delivered it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_payload: Option<serde_json::Value>,
+    /// The WhatsApp template it was sent from (`text` holds the rendered body).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<TemplateMessage>,
 }
 
 /// Longest message text.
@@ -138,6 +154,7 @@ impl MessageBody {
         let carries = text.is_some()
             || !self.media_ids.is_empty()
             || !self.attachments.is_empty()
+            || self.template.is_some()
             || self.message_type == MessageType::Unsupported;
         if !carries {
             return Err(DomainError::invalid("text", "a message needs text or media"));

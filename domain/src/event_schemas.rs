@@ -4,7 +4,7 @@ use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
     agent, api_key, claim, contact, conversation, division, integration, media, note, organization, quick_reply, role,
-    super_admin,
+    super_admin, wa_template,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -59,6 +59,9 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<integration::IntegrationAccountCreated>("IntegrationAccountCreated"),
         entry::<integration::IntegrationAccountUpdated>("IntegrationAccountUpdated"),
         entry::<integration::IntegrationAccountDeleted>("IntegrationAccountDeleted"),
+        entry::<wa_template::WaTemplateCreated>("WaTemplateCreated"),
+        entry::<wa_template::WaTemplateStatusChanged>("WaTemplateStatusChanged"),
+        entry::<wa_template::WaTemplateDeleted>("WaTemplateDeleted"),
         entry::<note::NoteAdded>("NoteAdded"),
         entry::<note::NoteEdited>("NoteEdited"),
         entry::<note::NoteDeleted>("NoteDeleted"),

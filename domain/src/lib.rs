@@ -22,6 +22,7 @@ pub mod quick_reply;
 pub mod role;
 pub mod super_admin;
 pub mod values;
+pub mod wa_template;
 
 pub use aggregate::{Aggregate, DomainEvent};
 pub use envelope::{Actor, ActorKind, Metadata};

@@ -22,7 +22,11 @@ pub struct PersonalFields {
 }
 
 const PROFILE: &[(&str, &str)] = &[("/profile", "{}")];
-const MESSAGE_TEXT: &[(&str, &str)] = &[("/body/text", "null"), ("/body/provider_payload", "null")];
+const MESSAGE_TEXT: &[(&str, &str)] = &[
+    ("/body/text", "null"),
+    ("/body/provider_payload", "null"),
+    ("/body/template/body_parameters", "[]"),
+];
 
 /// The personal fields of an event type, if it has any.
 pub fn personal_fields(event_type: &str) -> Option<PersonalFields> {

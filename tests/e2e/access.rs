@@ -38,6 +38,10 @@ fn body_for(method: &str, path: &str) -> Value {
         ("put", "/api/integrations/{channel}") => json!({}),
         ("post", "/api/integration-accounts") => json!({"channel": "email", "name": "x"}),
         ("patch", "/api/integration-accounts/{id}") => json!({"name": "x"}),
+        ("post", "/api/wa-templates") => json!({"account_id": Uuid::now_v7(), "name": "x", "language": "en",
+                                                 "category": "utility", "components": {"body": "x"}}),
+        ("put", "/api/wa-templates/{id}/status") => json!({"status": "approved"}),
+        ("post", "/api/conversations/{id}/messages/template") => json!({"template_id": Uuid::now_v7()}),
         _ => json!({}),
     }
 }

@@ -24,4 +24,5 @@ mod roles;
 mod seed;
 mod store;
 mod tenancy;
+mod wa_templates;
 mod webhooks;

@@ -2,6 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use omnistream_commands::conversations::{self as conversation_commands, OutgoingMessage};
+use omnistream_commands::Executed;
 use omnistream_domain::conversation::{MessageBody, MessageType as DomainType};
 use omnistream_domain::Permission;
 use omnistream_projections::inbox::messages::{self as message_queries, Direction, MessageRow};
@@ -12,9 +13,9 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::{visibility, ApiTags};
-use crate::auth::Auth;
+use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
-use crate::state::SharedState;
+use crate::state::{AppState, SharedState};
 
 /// What a message carries.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -232,6 +233,15 @@ pub struct SendMessageRequest {
     pub direction: Option<MessageDirection>,
 }
 
+/// A WhatsApp template to send.
+#[derive(Debug, Clone, Object)]
+pub struct SendTemplateMessageRequest {
+    /// An approved template of the conversation's WhatsApp account.
+    pub template_id: Uuid,
+    /// One value per body placeholder (`{{1}}`, `{{2}}`, ...), in order.
+    pub body_parameters: Option<Vec<String>>,
+}
+
 /// Sending answers.
 #[derive(ApiResponse)]
 pub enum MessageSent {
@@ -326,19 +336,49 @@ impl MessagesApi {
                 let outgoing = OutgoingMessage {
                     body: message,
                     quick_reply_id: body.quick_reply_id,
+                    template: None,
                     author_agent_id: principal.agent_id(),
                 };
                 conversation_commands::send(&state.bus, &ctx, id.0, outgoing).await?
             }
         };
-        super::consistency::wait_for_position(state.0, "inbox", executed.position).await?;
-        let sent = message_queries::get(&state.pool, principal.scope()?, executed.id)
-            .await?
-            .ok_or_else(|| ApiError::not_found("message"))?;
-        Ok(MessageSent::Created(
-            Json(sent.into()),
-            executed.version,
-            executed.position,
-        ))
+        recorded(state.0, principal, executed).await
     }
+
+    /// Sends an approved WhatsApp template with one value per body placeholder: the way to
+    /// write to a customer outside the 24-hour window (needs `messages.send`).
+    #[oai(path = "/api/conversations/:id/messages/template", method = "post")]
+    async fn send_template(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<SendTemplateMessageRequest>,
+    ) -> ApiResult<MessageSent> {
+        let principal = auth.principal().require(Permission::MessagesSend)?;
+        visibility::conversation(state.0, principal, id.0, None).await?;
+        let body = body.0;
+        let outgoing = OutgoingMessage {
+            body: MessageBody::default(),
+            quick_reply_id: None,
+            template: Some((body.template_id, body.body_parameters.unwrap_or_default())),
+            author_agent_id: principal.agent_id(),
+        };
+        let ctx = principal.command_context()?;
+        let executed = conversation_commands::send(&state.bus, &ctx, id.0, outgoing).await?;
+        recorded(state.0, principal, executed).await
+    }
+}
+
+/// The message a command recorded, once the inbox shows it.
+async fn recorded(state: &AppState, principal: &Principal, executed: Executed) -> ApiResult<MessageSent> {
+    super::consistency::wait_for_position(state, "inbox", executed.position).await?;
+    let sent = message_queries::get(&state.pool, principal.scope()?, executed.id)
+        .await?
+        .ok_or_else(|| ApiError::not_found("message"))?;
+    Ok(MessageSent::Created(
+        Json(sent.into()),
+        executed.version,
+        executed.position,
+    ))
 }

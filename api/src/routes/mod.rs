@@ -18,6 +18,7 @@ pub mod roles;
 pub mod stream;
 pub mod transfers;
 pub mod visibility;
+pub mod wa_templates;
 pub mod webhooks;
 
 use poem_openapi::{Object, OpenApiService, Tags};
@@ -58,6 +59,9 @@ pub enum ApiTags {
     Health,
     /// Channel integration settings and provider accounts.
     Integrations,
+    /// WhatsApp message templates.
+    #[oai(rename = "WA Templates")]
+    WaTemplates,
     /// Inbound webhook receivers (webhook-ingestor service): authenticated by the provider's
     /// signature or secret.
     Webhooks,
@@ -150,7 +154,11 @@ pub type ApiService = OpenApiService<
         divisions::DivisionsApi,
         stream::StreamApi,
         media::MediaApi,
-        (integrations::IntegrationsApi, webhooks::WebhooksApi),
+        (
+            integrations::IntegrationsApi,
+            wa_templates::WaTemplatesApi,
+            webhooks::WebhooksApi,
+        ),
     ),
     (),
 >;
@@ -174,7 +182,11 @@ pub fn service() -> ApiService {
             divisions::DivisionsApi,
             stream::StreamApi,
             media::MediaApi,
-            (integrations::IntegrationsApi, webhooks::WebhooksApi),
+            (
+                integrations::IntegrationsApi,
+                wa_templates::WaTemplatesApi,
+                webhooks::WebhooksApi,
+            ),
         ),
         "OmniStream CRM API",
         env!("CARGO_PKG_VERSION"),

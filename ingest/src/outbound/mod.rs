@@ -18,7 +18,7 @@ use futures_util::stream::{self, StreamExt};
 use omnistream_commands::delivery::{self, Outgoing};
 use omnistream_commands::jobs::{self, Job};
 use omnistream_commands::{CommandBus, CommandContext, CommandError, Scope};
-use omnistream_domain::conversation::Channel;
+use omnistream_domain::conversation::{Channel, TemplateMessage};
 use omnistream_domain::{Actor, DomainError};
 use omnistream_projections::scheduler::MESSAGE_DELIVER;
 use serde_json::json;
@@ -183,9 +183,46 @@ impl DeliveryWorker {
         }
     }
 
+    async fn send_template(
+        &self,
+        account: &RoutedAccount,
+        outgoing: &Outgoing,
+        template: &TemplateMessage,
+    ) -> Result<String, SendError> {
+        if outgoing.conversation.channel != Some(Channel::Whatsapp) {
+            return Err(final_error("templates are WhatsApp messages"));
+        }
+        let to = outgoing
+            .contact
+            .profile
+            .phone
+            .as_deref()
+            .ok_or_else(|| final_error("the contact has no WhatsApp number"))?;
+        let token = account
+            .access_token
+            .as_deref()
+            .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
+        let parameters: Vec<_> = template
+            .body_parameters
+            .iter()
+            .map(|value| json!({"type": "text", "text": value}))
+            .collect();
+        let mut content = json!({"name": template.name, "language": {"code": template.language}});
+        if !parameters.is_empty() {
+            content["components"] = json!([{"type": "body", "parameters": parameters}]);
+        }
+        let message = json!({"type": "template", "template": content});
+        self.graph
+            .whatsapp(token, &account.routing_id, to.trim_start_matches('+'), message)
+            .await
+    }
+
     async fn send(&self, account: &RoutedAccount, outgoing: &Outgoing) -> Result<String, SendError> {
         let body = &outgoing.queued.body;
         let text = body.text.as_deref().map(str::trim).filter(|t| !t.is_empty());
+        if let Some(template) = &body.template {
+            return self.send_template(account, outgoing, template).await;
+        }
         if !body.media_ids.is_empty() {
             return Err(final_error(
                 "sending uploaded media through a provider is not supported yet; send a text or a link",

@@ -1,9 +1,10 @@
 //! The channels read model: integrations per channel, provider accounts (with their sealed
-//! secrets, for the ingestor and the delivery worker), as the admin screens and the
-//! webhook receivers read them.
+//! secrets, for the ingestor and the delivery worker) and WhatsApp templates, as the admin
+//! screens and the webhook receivers read them.
 
 pub mod accounts;
 pub mod integrations;
+pub mod templates;
 
 use async_trait::async_trait;
 use omnistream_store::RecordedEvent;
@@ -51,6 +52,23 @@ CREATE INDEX integration_accounts_phone ON integration_accounts (phone_number_id
 CREATE INDEX integration_accounts_instagram ON integration_accounts (instagram_account_id) WHERE NOT deleted;
 CREATE INDEX integration_accounts_email ON integration_accounts (email_address) WHERE NOT deleted;
 CREATE INDEX integration_accounts_verify ON integration_accounts (verify_token_digest) WHERE NOT deleted;
+CREATE TABLE wa_templates (
+    id             UUID PRIMARY KEY,
+    tenant_id      UUID NOT NULL,
+    account_id     UUID NOT NULL,
+    name           TEXT NOT NULL,
+    language       TEXT NOT NULL,
+    category       TEXT NOT NULL,
+    components     JSONB NOT NULL,
+    parameters     INT NOT NULL,
+    status         TEXT NOT NULL,
+    status_reason  TEXT,
+    deleted        BOOLEAN NOT NULL DEFAULT false,
+    created_at     TIMESTAMPTZ NOT NULL,
+    updated_at     TIMESTAMPTZ NOT NULL,
+    version        BIGINT NOT NULL
+);
+CREATE INDEX wa_templates_tenant ON wa_templates (tenant_id, name, language);
 "#;
 
 #[async_trait]
@@ -60,11 +78,11 @@ impl Projection for ChannelsProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["integrations", "integration_accounts"]
+        &["integrations", "integration_accounts", "wa_templates"]
     }
 
     fn ddl(&self) -> &'static str {
@@ -77,6 +95,7 @@ impl Projection for ChannelsProjection {
             "integrationaccount" => {
                 accounts::apply(conn, event, entity_id(event)?, tenant(event)?, event.decode()?).await
             }
+            "watemplate" => templates::apply(conn, event, entity_id(event)?, event.decode()?).await,
             _ => Ok(()),
         }
     }
