@@ -27,6 +27,7 @@ use crate::middleware::metrics::HttpMetrics;
 use crate::middleware::{body_limit, idempotency as idempotency_middleware, request};
 use crate::routes;
 use crate::state::{AppState, SharedState};
+use crate::window_rules::WindowRules;
 
 /// What a process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -205,6 +206,7 @@ impl Application {
             events,
             bus,
             ingest,
+            window_rules: WindowRules::default(),
             secrets,
             media,
             config,

@@ -77,6 +77,21 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// 422 `window_closed`: a free-form message outside the messaging window, naming the
+    /// template route of the conversation.
+    pub fn window_closed(closed_at: Option<chrono::DateTime<chrono::Utc>>, conversation: &str) -> Self {
+        let route = format!("POST /api/conversations/{conversation}/messages/template");
+        let when = closed_at.map_or("the customer has not written yet".to_owned(), |at| {
+            format!("it closed at {}", at.to_rfc3339())
+        });
+        let mut body = ErrorResponse::new(
+            "window_closed",
+            format!("the customer-service window is closed ({when}); send an approved template with {route}"),
+        );
+        body.details = Some(serde_json::json!({"closed_at": closed_at, "template_route": route}));
+        ApiError::Unprocessable(Json(body))
+    }
+
     /// 400 `validation_failed` naming a field.
     pub fn validation(field: &str, message: impl Into<String>) -> Self {
         let mut body = ErrorResponse::new("validation_failed", message);
@@ -151,6 +166,7 @@ impl From<DomainError> for ApiError {
             DomainError::AlreadyExists(message) => ApiError::conflict("already_exists", message),
             DomainError::Invalid { field, message } => ApiError::validation(field, format!("{field} {message}")),
             DomainError::Rule(message) => ApiError::unprocessable("unprocessable", message),
+            DomainError::WindowClosed { closed_at } => ApiError::window_closed(closed_at, "{id}"),
         }
     }
 }

@@ -15,3 +15,4 @@ pub mod routes;
 pub mod seed;
 pub mod state;
 pub mod telemetry;
+pub mod window_rules;

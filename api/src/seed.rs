@@ -171,6 +171,7 @@ fn conversation_requests(
                 body,
                 provider_message_id: None,
                 received_at: at,
+                channel: Some(Channel::Api),
             })
         } else {
             let answered = awaiting.take();
@@ -184,6 +185,7 @@ fn conversation_requests(
                 awaited_since: answered.map(|(_, at)| at),
                 first_response: j == 1,
                 channel: Some(Channel::Api),
+                human_agent_tag: false,
             })
         };
         events.push(event(&domain_event, metadata));

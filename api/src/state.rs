@@ -13,6 +13,7 @@ use sqlx::PgPool;
 
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
+use crate::window_rules::WindowRules;
 
 /// Shared application state.
 pub struct AppState {
@@ -26,6 +27,8 @@ pub struct AppState {
     pub bus: CommandBus,
     /// The webhook receivers.
     pub ingest: Ingestor,
+    /// The tenants' window rules, as the inbox applies them.
+    pub window_rules: WindowRules,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

@@ -11,7 +11,7 @@ use omnistream_domain::{Aggregate, DomainError};
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{wa_templates, CommandBus, CommandContext, CommandError, Executed};
+use crate::{chat_expiration, wa_templates, CommandBus, CommandContext, CommandError, Executed};
 
 /// A conversation to start.
 #[derive(Debug, Clone)]
@@ -223,11 +223,17 @@ pub async fn send(
             body.text =
                 Some(quick_reply_text(bus, ctx, &conversation.state, quick_reply_id, message.author_agent_id).await?);
         }
+        let window = match conversation.state.channel {
+            Some(channel) if channel != Channel::Api => Some(chat_expiration::policy(bus, ctx.scope, channel).await?),
+            _ => None,
+        };
         let command = ConversationCommand::Send {
             message_id,
             body,
             author_agent_id: message.author_agent_id,
             quick_reply_id: message.quick_reply_id,
+            window,
+            now: Utc::now(),
         };
         let request = conversation.decide(ctx, command)?;
         let outcomes = bus.commit(request.into_iter().collect()).await?;

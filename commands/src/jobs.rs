@@ -9,7 +9,7 @@ use omnistream_domain::{Actor, DomainError};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::{CommandBus, CommandContext, CommandError, Scope};
+use crate::{chat_expiration, CommandBus, CommandContext, CommandError, Scope};
 
 /// How long a claimed job stays locked before another worker may retry it.
 const LEASE_SECONDS: i32 = 60;
@@ -30,7 +30,7 @@ pub struct Job {
 }
 
 /// The job kinds [`work`] runs; other kinds have workers of their own (message delivery).
-pub const KINDS: &[&str] = &["conversation.wake_up"];
+pub const KINDS: &[&str] = &["conversation.wake_up", "conversation.window_expiry"];
 
 /// Claims up to `limit` due jobs of these kinds.
 pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<Job>, CommandError> {
@@ -48,8 +48,8 @@ pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<
     .await?)
 }
 
-/// Runs one job's command.
-pub async fn run(bus: &CommandBus, job: &Job) -> Result<(), CommandError> {
+/// Runs one job's command; answers when to run it again, if ever.
+pub async fn run(bus: &CommandBus, job: &Job) -> Result<Option<DateTime<Utc>>, CommandError> {
     let Some(tenant_id) = job.tenant_id else {
         return Err(DomainError::Rule(format!("job {} has no tenant", job.id)).into());
     };
@@ -68,7 +68,14 @@ pub async fn run(bus: &CommandBus, job: &Job) -> Result<(), CommandError> {
                 ConversationCommand::WakeUp { snoozed_until: until },
             )
             .await?;
-            Ok(())
+            Ok(None)
+        }
+        "conversation.window_expiry" => {
+            let conversation_id = job.payload["conversation_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| DomainError::Rule("expiry job without a conversation".into()))?;
+            chat_expiration::expire(bus, &ctx, conversation_id, Utc::now()).await
         }
         other => Err(DomainError::Rule(format!("unknown job kind {other}")).into()),
     }
@@ -78,6 +85,16 @@ pub async fn run(bus: &CommandBus, job: &Job) -> Result<(), CommandError> {
 pub async fn complete(pool: &PgPool, id: Uuid) -> Result<(), CommandError> {
     sqlx::query("UPDATE jobs SET done_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
         .bind(id)
+        .execute(pool)
+        .await?;
+    Ok(())
+}
+
+/// Runs the job again at `at` (a fresh run, not a retry: its attempts start over).
+pub async fn postpone(pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> Result<(), CommandError> {
+    sqlx::query("UPDATE jobs SET due_at = $2, locked_until = NULL, attempts = 0, last_error = NULL WHERE id = $1")
+        .bind(id)
+        .bind(at)
         .execute(pool)
         .await?;
     Ok(())
@@ -113,7 +130,8 @@ pub async fn work(bus: CommandBus, pool: PgPool, interval: Duration, mut shutdow
             Ok(jobs) => {
                 for job in &jobs {
                     let outcome = match run(&bus, job).await {
-                        Ok(()) => complete(&pool, job.id).await,
+                        Ok(None) => complete(&pool, job.id).await,
+                        Ok(Some(at)) => postpone(&pool, job.id, at).await,
                         Err(error) => {
                             tracing::warn!(job = %job.id, kind = %job.kind, %error, "job failed; will retry");
                             fail(&pool, job, &error.to_string()).await

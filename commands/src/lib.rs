@@ -4,6 +4,7 @@
 pub mod agents;
 pub mod api_keys;
 pub mod bus;
+pub mod chat_expiration;
 pub mod claims;
 pub mod contacts;
 pub mod context;

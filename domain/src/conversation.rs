@@ -8,7 +8,9 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
+use crate::chat_expiration::WindowPolicy;
 use crate::contact::parse_tags;
+use crate::messaging_window::{MessagingWindow, WindowState};
 use crate::{Aggregate, DomainError, DomainEvent};
 
 /// Where a conversation happens.
@@ -277,6 +279,9 @@ pub struct MessageReceived {
     pub provider_message_id: Option<String>,
     /// When the customer sent it (the provider's time, or arrival).
     pub received_at: DateTime<Utc>,
+    /// The channel it came on (absent on messages recorded before channels).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub channel: Option<Channel>,
 }
 
 /// Event: an agent's (or API consumer's) message was recorded for delivery.
@@ -306,6 +311,9 @@ pub struct MessageQueued {
     /// The channel that delivers it (absent on messages recorded before channel delivery).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub channel: Option<Channel>,
+    /// Sent after the standard window under Instagram's `HUMAN_AGENT` tag.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub human_agent_tag: bool,
 }
 
 /// Event: the business sent a message from another tool on the channel (an echo): an
@@ -421,6 +429,15 @@ pub struct MessageStatusChanged {
     pub at: DateTime<Utc>,
 }
 
+/// Event: the conversation's messaging window closed and its rule marks that.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationWindowExpired {
+    /// The customer's last message the window ran from.
+    pub last_inbound_at: DateTime<Utc>,
+    /// When the window closed.
+    pub expired_at: DateTime<Utc>,
+}
+
 /// The events of a conversation stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ConversationEvent {
@@ -450,6 +467,8 @@ pub enum ConversationEvent {
     MessageStatusChanged(MessageStatusChanged),
     /// See [`MessageDeliveryAttempted`].
     MessageDeliveryAttempted(MessageDeliveryAttempted),
+    /// See [`ConversationWindowExpired`].
+    ConversationWindowExpired(ConversationWindowExpired),
 }
 
 impl DomainEvent for ConversationEvent {
@@ -468,6 +487,7 @@ impl DomainEvent for ConversationEvent {
             ConversationEvent::MessageSent(_) => "MessageSent",
             ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
             ConversationEvent::MessageDeliveryAttempted(_) => "MessageDeliveryAttempted",
+            ConversationEvent::ConversationWindowExpired(_) => "ConversationWindowExpired",
         }
     }
 }
@@ -593,6 +613,17 @@ pub enum ConversationCommand {
         author_agent_id: Option<Uuid>,
         /// The quick reply it came from.
         quick_reply_id: Option<Uuid>,
+        /// The channel's window rules; none: no window is enforced.
+        window: Option<WindowPolicy>,
+        /// The current time.
+        now: DateTime<Utc>,
+    },
+    /// Mark that the window running from the customer's message at `last_inbound_at` closed.
+    ExpireWindow {
+        /// The customer's last message the window ran from.
+        last_inbound_at: DateTime<Utc>,
+        /// When it closed.
+        expired_at: DateTime<Utc>,
     },
 }
 
@@ -629,6 +660,10 @@ pub struct Conversation {
     pub awaiting_reply: Option<(Uuid, DateTime<Utc>)>,
     /// Whether any reply was sent.
     pub replied: bool,
+    /// When the customer last wrote.
+    pub last_inbound_at: Option<DateTime<Utc>>,
+    /// The last-inbound time whose window was marked expired.
+    pub window_expired_for: Option<DateTime<Utc>>,
     /// Outbound messages' delivery status.
     pub outbound: HashMap<Uuid, DeliveryStatus>,
     /// Outbound messages by the provider's id.
@@ -646,6 +681,24 @@ fn reason(raw: &str) -> Result<String, DomainError> {
 }
 
 impl Conversation {
+    /// Whether a free-form message may go now under `policy`: `Ok(false)` inside the
+    /// standard window, `Ok(true)` inside the `HUMAN_AGENT` extension (the message is
+    /// tagged), an error once both closed.
+    fn free_form_allowed(&self, policy: &WindowPolicy, now: DateTime<Utc>) -> Result<bool, DomainError> {
+        let standard = MessagingWindow::at(policy.standard, self.last_inbound_at, now);
+        if standard.state != WindowState::Closed {
+            return Ok(false);
+        }
+        if policy.human_agent.is_some()
+            && MessagingWindow::at(policy.human_agent, self.last_inbound_at, now).state == WindowState::Open
+        {
+            return Ok(true);
+        }
+        Err(DomainError::WindowClosed {
+            closed_at: MessagingWindow::at(policy.longest(), self.last_inbound_at, now).expires_at,
+        })
+    }
+
     fn status_change(&self, status: ConversationStatus, snoozed_until: Option<DateTime<Utc>>) -> ConversationEvent {
         ConversationEvent::ConversationStatusChanged(ConversationStatusChanged {
             status,
@@ -671,6 +724,7 @@ impl Conversation {
             body,
             provider_message_id,
             received_at,
+            channel: self.channel,
         })];
         // A customer writing again reopens a conversation that was put aside.
         if matches!(
@@ -881,11 +935,25 @@ impl Aggregate for Conversation {
                     sent_at,
                 })
             }
+            C::ExpireWindow {
+                last_inbound_at,
+                expired_at,
+            } => {
+                if self.last_inbound_at != Some(last_inbound_at) || self.window_expired_for == Some(last_inbound_at) {
+                    return Ok(vec![]);
+                }
+                ConversationEvent::ConversationWindowExpired(ConversationWindowExpired {
+                    last_inbound_at,
+                    expired_at,
+                })
+            }
             C::Send {
                 message_id,
                 body,
                 author_agent_id,
                 quick_reply_id,
+                window,
+                now,
             } => {
                 if self.message_ids.contains(&message_id) {
                     return Ok(vec![]);
@@ -894,6 +962,10 @@ impl Aggregate for Conversation {
                     return Err(DomainError::Rule("the conversation is closed".into()));
                 }
                 body.check(&self.message_ids)?;
+                let human_agent_tag = match window {
+                    Some(policy) if body.template.is_none() => self.free_form_allowed(&policy, now)?,
+                    _ => false,
+                };
                 ConversationEvent::MessageQueued(MessageQueued {
                     message_id,
                     contact_id: self.contact_id,
@@ -904,6 +976,7 @@ impl Aggregate for Conversation {
                     awaited_since: self.awaiting_reply.map(|(_, at)| at),
                     first_response: !self.replied && self.awaiting_reply.is_some(),
                     channel: self.channel,
+                    human_agent_tag,
                 })
             }
         };
@@ -937,6 +1010,7 @@ impl Aggregate for Conversation {
             ConversationEvent::MessageReceived(e) => {
                 self.message_ids.insert(e.message_id);
                 self.last_message_id = Some(e.message_id);
+                self.last_inbound_at = Some(self.last_inbound_at.map_or(e.received_at, |at| at.max(e.received_at)));
                 if self.awaiting_reply.is_none() {
                     self.awaiting_reply = Some((e.message_id, e.received_at));
                 }
@@ -949,6 +1023,7 @@ impl Aggregate for Conversation {
                 self.outbound.insert(e.message_id, e.status);
             }
             ConversationEvent::MessageDeliveryAttempted(_) => {}
+            ConversationEvent::ConversationWindowExpired(e) => self.window_expired_for = Some(e.last_inbound_at),
             ConversationEvent::MessageQueued(MessageQueued { message_id, .. })
             | ConversationEvent::MessageEchoed(MessageEchoed { message_id, .. }) => {
                 if let ConversationEvent::MessageEchoed(echo) = event {
@@ -1005,6 +1080,7 @@ mod tests {
             body: text("hi"),
             provider_message_id: None,
             received_at: at,
+            channel: Some(Channel::Api),
         })
     }
 
@@ -1014,6 +1090,8 @@ mod tests {
             body: text("hello"),
             author_agent_id: None,
             quick_reply_id: None,
+            window: None,
+            now: Utc::now(),
         }
     }
 
@@ -1098,6 +1176,61 @@ mod tests {
     }
 
     #[test]
+    fn free_form_sends_need_an_open_window_and_templates_do_not() {
+        use crate::chat_expiration::ExpiryAction;
+        let now = Utc::now();
+        let history = [started(), received(10, now - chrono::Duration::hours(30))];
+        let whatsapp = WindowPolicy::of(Channel::Whatsapp, None);
+        let free = |policy| ConversationCommand::Send {
+            message_id: Uuid::from_u128(20),
+            body: text("late"),
+            author_agent_id: None,
+            quick_reply_id: None,
+            window: Some(policy),
+            now,
+        };
+        let refused = given::<Conversation>(&history).when(free(whatsapp));
+        assert!(
+            matches!(refused, Err(DomainError::WindowClosed { closed_at: Some(_) })),
+            "{refused:?}"
+        );
+        let template = ConversationCommand::Send {
+            message_id: Uuid::from_u128(21),
+            body: MessageBody {
+                message_type: MessageType::Template,
+                template: Some(TemplateMessage {
+                    template_id: Uuid::nil(),
+                    name: "t".into(),
+                    language: "en".into(),
+                    body_parameters: vec![],
+                }),
+                ..text("template")
+            },
+            author_agent_id: None,
+            quick_reply_id: None,
+            window: Some(whatsapp),
+            now,
+        };
+        assert_eq!(given::<Conversation>(&history).when(template).unwrap().len(), 1);
+        let instagram = WindowPolicy {
+            human_agent: Some(chrono::Duration::hours(168)),
+            action: ExpiryAction::None,
+            ..whatsapp
+        };
+        let tagged = given::<Conversation>(&history).when(free(instagram)).unwrap();
+        let ConversationEvent::MessageQueued(q) = &tagged[0] else {
+            panic!()
+        };
+        assert!(q.human_agent_tag);
+        let recent = [started(), received(10, now - chrono::Duration::hours(2))];
+        let ConversationEvent::MessageQueued(q) = &given::<Conversation>(&recent).when(free(whatsapp)).unwrap()[0]
+        else {
+            panic!()
+        };
+        assert!(!q.human_agent_tag);
+    }
+
+    #[test]
     fn messages_are_validated_and_idempotent() {
         let history = [started(), received(10, Utc::now())];
         let empty = given::<Conversation>(&history).when(ConversationCommand::Send {
@@ -1105,6 +1238,8 @@ mod tests {
             body: MessageBody::default(),
             author_agent_id: None,
             quick_reply_id: None,
+            window: None,
+            now: Utc::now(),
         });
         assert!(matches!(empty, Err(DomainError::Invalid { field: "text", .. })));
         let bad_reply = given::<Conversation>(&history).when(ConversationCommand::Send {
@@ -1115,6 +1250,8 @@ mod tests {
             },
             author_agent_id: None,
             quick_reply_id: None,
+            window: None,
+            now: Utc::now(),
         });
         assert!(matches!(
             bad_reply,

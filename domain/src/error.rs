@@ -22,6 +22,12 @@ pub enum DomainError {
     /// The command is valid but not in the aggregate's current state.
     #[error("{0}")]
     Rule(String),
+    /// A free-form message outside the channel's messaging window: only a template may go.
+    #[error("the messaging window is closed: only an approved template may be sent until the customer writes again")]
+    WindowClosed {
+        /// When it closed (none: the customer never wrote).
+        closed_at: Option<chrono::DateTime<chrono::Utc>>,
+    },
 }
 
 impl DomainError {

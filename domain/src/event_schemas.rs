@@ -3,8 +3,8 @@
 use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
-    agent, api_key, claim, contact, conversation, division, integration, media, note, organization, quick_reply, role,
-    super_admin, wa_template,
+    agent, api_key, chat_expiration, claim, contact, conversation, division, integration, media, note, organization,
+    quick_reply, role, super_admin, wa_template,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -50,6 +50,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<conversation::MessageSent>("MessageSent"),
         entry::<conversation::MessageStatusChanged>("MessageStatusChanged"),
         entry::<conversation::MessageDeliveryAttempted>("MessageDeliveryAttempted"),
+        entry::<conversation::ConversationWindowExpired>("ConversationWindowExpired"),
         entry::<division::DivisionCreated>("DivisionCreated"),
         entry::<division::DivisionUpdated>("DivisionUpdated"),
         entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),
@@ -59,6 +60,7 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<integration::IntegrationAccountCreated>("IntegrationAccountCreated"),
         entry::<integration::IntegrationAccountUpdated>("IntegrationAccountUpdated"),
         entry::<integration::IntegrationAccountDeleted>("IntegrationAccountDeleted"),
+        entry::<chat_expiration::ChatExpirationRuleConfigured>("ChatExpirationRuleConfigured"),
         entry::<wa_template::WaTemplateCreated>("WaTemplateCreated"),
         entry::<wa_template::WaTemplateStatusChanged>("WaTemplateStatusChanged"),
         entry::<wa_template::WaTemplateDeleted>("WaTemplateDeleted"),

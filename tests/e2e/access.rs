@@ -41,6 +41,7 @@ fn body_for(method: &str, path: &str) -> Value {
         ("post", "/api/wa-templates") => json!({"account_id": Uuid::now_v7(), "name": "x", "language": "en",
                                                  "category": "utility", "components": {"body": "x"}}),
         ("put", "/api/wa-templates/{id}/status") => json!({"status": "approved"}),
+        ("put", "/api/chat-expiration-rules/{channel}") => json!({"window_hours": 24}),
         ("post", "/api/conversations/{id}/messages/template") => json!({"template_id": Uuid::now_v7()}),
         _ => json!({}),
     }

@@ -54,7 +54,7 @@ async fn the_inbox_lists_filters_searches_and_counts() {
     assert_eq!(all["data"][0]["unread_count"], 1);
     assert_eq!(
         all["data"][0]["window"],
-        json!({"state": "none"}),
+        json!({"state": "none", "human_agent_only": false}),
         "the api channel has no window"
     );
 

@@ -16,11 +16,12 @@ use serde_json::{json, Value};
 /// A WhatsApp conversation opened by a customer's message; answers it.
 async fn whatsapp_conversation(app: &TestApp, admin: &Session, number: &str) -> Value {
     whatsapp_account(app, admin, number).await;
+    let now = chrono::Utc::now().timestamp().to_string();
     let body = serde_json::to_vec(&wa_message(
         number,
         "16505551234",
         "Sheena",
-        json!([{"from": "16505551234", "id": "wamid.IN1", "timestamp": "1749416383", "type": "text", "text": {"body": "Blue?"}}]),
+        json!([{"from": "16505551234", "id": "wamid.IN1", "timestamp": now, "type": "text", "text": {"body": "Blue?"}}]),
     ))
     .unwrap();
     expect_json(

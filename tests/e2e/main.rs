@@ -5,6 +5,7 @@ mod activity_logs;
 mod agents;
 mod api_keys;
 mod auth;
+mod chat_expiration;
 mod commands;
 mod contacts;
 mod conversations;

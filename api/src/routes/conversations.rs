@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use omnistream_commands::conversations::{self as conversation_commands, NewConversation};
 use omnistream_commands::CommandContext;
+use omnistream_domain::chat_expiration::WindowPolicy;
 use omnistream_domain::conversation::{Channel, ConversationCommand, ConversationStatus as DomainStatus};
 use omnistream_domain::messaging_window::{MessagingWindow, WindowState as DomainWindowState};
 use omnistream_domain::Permission;
@@ -21,6 +22,7 @@ use super::{page_request, visibility, ApiTags};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
 use crate::state::{AppState, SharedState};
+use crate::window_rules::Policies;
 
 /// A conversation's status.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
@@ -94,6 +96,16 @@ fn channel_of(stored: &str) -> Channel {
     }
 }
 
+/// A conversation row as the API shows it, under the caller's tenant's window rules.
+pub async fn rendered(
+    state: &AppState,
+    principal: &Principal,
+    row: ConversationRow,
+) -> ApiResult<ConversationWithContact> {
+    let policies = state.window_rules.policies(&state.pool, principal.scope()?).await?;
+    Ok(ConversationWithContact::render(row, &policies))
+}
+
 /// Whether free-form messages may be sent now.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 #[oai(rename_all = "snake_case")]
@@ -107,7 +119,7 @@ pub enum WindowState {
 }
 
 /// The channel's messaging window: WhatsApp and Instagram allow free-form replies for 24
-/// hours after the customer last wrote.
+/// hours after the customer last wrote (the Chat Expiration rules may change that).
 #[derive(Debug, Clone, Object)]
 pub struct ConversationWindow {
     /// Open, closed or none.
@@ -115,12 +127,18 @@ pub struct ConversationWindow {
     /// When it closes or closed (none: no window, or the customer never wrote).
     #[oai(skip_serializing_if_is_none)]
     pub expires_at: Option<DateTime<Utc>>,
+    /// Instagram: past the standard window, replies go out tagged `HUMAN_AGENT`.
+    pub human_agent_only: bool,
+    /// When the channel's rule marked the window expired (cleared when the customer writes).
+    #[oai(skip_serializing_if_is_none)]
+    pub marked_at: Option<DateTime<Utc>>,
 }
 
 impl ConversationWindow {
-    fn of(channel: &str, last_inbound_at: Option<DateTime<Utc>>) -> Self {
-        let length = MessagingWindow::default_length(channel_of(channel));
-        let window = MessagingWindow::at(length, last_inbound_at, Utc::now());
+    fn of(policy: &WindowPolicy, last_inbound_at: Option<DateTime<Utc>>, marked_at: Option<DateTime<Utc>>) -> Self {
+        let now = Utc::now();
+        let window = MessagingWindow::at(policy.longest(), last_inbound_at, now);
+        let standard = MessagingWindow::at(policy.standard, last_inbound_at, now);
         Self {
             state: match window.state {
                 DomainWindowState::Open => WindowState::Open,
@@ -128,6 +146,8 @@ impl ConversationWindow {
                 DomainWindowState::Unlimited => WindowState::None,
             },
             expires_at: window.expires_at,
+            human_agent_only: standard.state == DomainWindowState::Closed && window.state == DomainWindowState::Open,
+            marked_at,
         }
     }
 }
@@ -221,8 +241,9 @@ pub struct ConversationWithContact {
     pub version: i64,
 }
 
-impl From<ConversationRow> for ConversationWithContact {
-    fn from(row: ConversationRow) -> Self {
+impl ConversationWithContact {
+    /// A read-model row as the API shows it, its window under the tenant's rules.
+    pub fn render(row: ConversationRow, policies: &Policies) -> Self {
         let last_message = match (row.last_message_id, row.last_message_at) {
             (Some(id), Some(sent_at)) => Some(LastMessage {
                 id,
@@ -232,7 +253,8 @@ impl From<ConversationRow> for ConversationWithContact {
             }),
             _ => None,
         };
-        let window = ConversationWindow::of(&row.channel, row.last_inbound_at);
+        let policy = policies.of(channel_of(&row.channel));
+        let window = ConversationWindow::of(&policy, row.last_inbound_at, row.window_expired_at);
         Self {
             id: row.id,
             status: status_of(&row.status),
@@ -439,7 +461,7 @@ impl ConversationsApi {
             }
         };
         Ok(ConversationWritten::Ok(
-            Json(row.into()),
+            Json(rendered(state, principal, row).await?),
             executed.version,
             executed.position,
         ))
@@ -576,8 +598,14 @@ impl ConversationsApi {
         };
         let visibility = visibility::of(state.0, principal).await?;
         let inbox = conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?;
+        let policies = state.window_rules.policies(&state.pool, scope).await?;
         Ok(Json(ConversationList {
-            data: inbox.page.data.into_iter().map(ConversationWithContact::from).collect(),
+            data: inbox
+                .page
+                .data
+                .into_iter()
+                .map(|row| ConversationWithContact::render(row, &policies))
+                .collect(),
             page: inbox.page.page,
             per_page: inbox.page.per_page,
             total: inbox.page.total,
@@ -617,7 +645,7 @@ impl ConversationsApi {
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
         Ok(ConversationWritten::Created(
-            Json(row.into()),
+            Json(rendered(state.0, principal, row).await?),
             executed.version,
             executed.position,
         ))
@@ -637,7 +665,7 @@ impl ConversationsApi {
     ) -> ApiResult<Json<ConversationWithContact>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let row = visibility::conversation(state.0, principal, id.0, min_position.0).await?;
-        Ok(Json(ConversationWithContact::from(row)))
+        Ok(Json(rendered(state.0, principal, row).await?))
     }
 
     /// Assigns or unassigns a conversation (needs `conversations.manage`).

@@ -37,9 +37,11 @@ pub enum IntegrationChannel {
 }
 
 impl IntegrationChannel {
-    const ALL: [IntegrationChannel; 3] = [Self::Whatsapp, Self::Instagram, Self::Email];
+    /// Every channel, in the order lists show them.
+    pub const ALL: [IntegrationChannel; 3] = [Self::Whatsapp, Self::Instagram, Self::Email];
 
-    fn domain(self) -> Channel {
+    /// The domain's channel.
+    pub fn domain(self) -> Channel {
         match self {
             Self::Whatsapp => Channel::Whatsapp,
             Self::Instagram => Channel::Instagram,

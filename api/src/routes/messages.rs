@@ -2,9 +2,9 @@
 
 use chrono::{DateTime, Utc};
 use omnistream_commands::conversations::{self as conversation_commands, OutgoingMessage};
-use omnistream_commands::Executed;
+use omnistream_commands::{CommandError, Executed};
 use omnistream_domain::conversation::{MessageBody, MessageType as DomainType};
-use omnistream_domain::Permission;
+use omnistream_domain::{DomainError, Permission};
 use omnistream_projections::inbox::messages::{self as message_queries, Direction, MessageRow};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
@@ -339,7 +339,12 @@ impl MessagesApi {
                     template: None,
                     author_agent_id: principal.agent_id(),
                 };
-                conversation_commands::send(&state.bus, &ctx, id.0, outgoing).await?
+                match conversation_commands::send(&state.bus, &ctx, id.0, outgoing).await {
+                    Err(CommandError::Domain(DomainError::WindowClosed { closed_at })) => {
+                        return Err(ApiError::window_closed(closed_at, &id.0.to_string()))
+                    }
+                    other => other?,
+                }
             }
         };
         recorded(state.0, principal, executed).await

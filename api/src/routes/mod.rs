@@ -4,6 +4,7 @@ pub mod activity_logs;
 pub mod agents;
 pub mod api_keys;
 pub mod auth;
+pub mod chat_expiration;
 pub mod consistency;
 pub mod contacts;
 pub mod conversations;
@@ -59,6 +60,9 @@ pub enum ApiTags {
     Health,
     /// Channel integration settings and provider accounts.
     Integrations,
+    /// Per-channel messaging window configuration.
+    #[oai(rename = "Chat Expiration")]
+    ChatExpiration,
     /// WhatsApp message templates.
     #[oai(rename = "WA Templates")]
     WaTemplates,
@@ -157,6 +161,7 @@ pub type ApiService = OpenApiService<
         (
             integrations::IntegrationsApi,
             wa_templates::WaTemplatesApi,
+            chat_expiration::ChatExpirationApi,
             webhooks::WebhooksApi,
         ),
     ),
@@ -185,6 +190,7 @@ pub fn service() -> ApiService {
             (
                 integrations::IntegrationsApi,
                 wa_templates::WaTemplatesApi,
+                chat_expiration::ChatExpirationApi,
                 webhooks::WebhooksApi,
             ),
         ),

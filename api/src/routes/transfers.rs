@@ -114,7 +114,7 @@ impl TransfersApi {
         .await?
         .ok_or_else(|| ApiError::not_found("conversation"))?;
         Ok(ConversationWritten::Ok(
-            Json(row.into()),
+            Json(super::conversations::rendered(state.0, principal, row).await?),
             executed.version,
             executed.position,
         ))

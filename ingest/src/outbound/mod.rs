@@ -254,7 +254,9 @@ impl DeliveryWorker {
                     .access_token
                     .as_deref()
                     .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
-                self.graph.instagram(token, &account.routing_id, to, text, false).await
+                self.graph
+                    .instagram(token, &account.routing_id, to, text, outgoing.queued.human_agent_tag)
+                    .await
             }
             Some(Channel::Email) => {
                 let mailer = self

@@ -1,8 +1,10 @@
 //! The channels read model: integrations per channel, provider accounts (with their sealed
-//! secrets, for the ingestor and the delivery worker) and WhatsApp templates, as the admin
+//! secrets, for the ingestor and the delivery worker), WhatsApp templates and chat expiration
+//! rules, as the admin
 //! screens and the webhook receivers read them.
 
 pub mod accounts;
+pub mod expiration_rules;
 pub mod integrations;
 pub mod templates;
 
@@ -69,6 +71,17 @@ CREATE TABLE wa_templates (
     version        BIGINT NOT NULL
 );
 CREATE INDEX wa_templates_tenant ON wa_templates (tenant_id, name, language);
+CREATE TABLE chat_expiration_rules (
+    tenant_id               UUID NOT NULL,
+    channel                 TEXT NOT NULL,
+    window_hours            INT,
+    human_agent_window      BOOLEAN NOT NULL,
+    expiry_action           TEXT NOT NULL,
+    resolve_after_minutes   INT NOT NULL,
+    updated_at              TIMESTAMPTZ NOT NULL,
+    version                 BIGINT NOT NULL,
+    PRIMARY KEY (tenant_id, channel)
+);
 "#;
 
 #[async_trait]
@@ -78,11 +91,16 @@ impl Projection for ChannelsProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        2
+        3
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["integrations", "integration_accounts", "wa_templates"]
+        &[
+            "integrations",
+            "integration_accounts",
+            "wa_templates",
+            "chat_expiration_rules",
+        ]
     }
 
     fn ddl(&self) -> &'static str {
@@ -96,6 +114,7 @@ impl Projection for ChannelsProjection {
                 accounts::apply(conn, event, entity_id(event)?, tenant(event)?, event.decode()?).await
             }
             "watemplate" => templates::apply(conn, event, entity_id(event)?, event.decode()?).await,
+            "chatexpiration" => expiration_rules::apply(conn, event, event.decode()?).await,
             _ => Ok(()),
         }
     }

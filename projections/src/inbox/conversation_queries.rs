@@ -98,6 +98,8 @@ pub struct ConversationRow {
     pub last_message_at: Option<DateTime<Utc>>,
     /// When the customer last wrote.
     pub last_inbound_at: Option<DateTime<Utc>>,
+    /// When the window was marked expired.
+    pub window_expired_at: Option<DateTime<Utc>>,
     /// Customer messages since an agent last read it.
     pub unread_count: i32,
     /// Messages in all.
@@ -115,7 +117,7 @@ pub struct ConversationRow {
 const COLUMNS: &str = "SELECT c.id, c.contact_id, c.contact_name, c.contact_phone, c.contact_email, c.channel, \
      c.channel_account_id, c.division_id, c.assignee_id, a.name AS assignee_name, c.status, c.snoozed_until, c.tags, \
      c.subject, c.last_message_id, c.last_message_preview, c.last_message_direction, c.last_message_at, \
-     c.last_inbound_at, c.unread_count, c.messages_count, c.last_activity_at, c.created_at, c.updated_at, c.version";
+     c.last_inbound_at, c.window_expired_at, c.unread_count, c.messages_count, c.last_activity_at, c.created_at, c.updated_at, c.version";
 
 const WITH_ASSIGNEE: &str = " c LEFT JOIN rm.agents a ON a.id = c.assignee_id";
 

@@ -160,6 +160,14 @@ pub(crate) async fn apply(
             .execute(&mut *conn)
             .await?;
         }
+        ConversationEvent::ConversationWindowExpired(e) => {
+            sqlx::query("UPDATE conversations SET window_expired_at = $2, version = $3 WHERE id = $1")
+                .bind(id)
+                .bind(e.expired_at)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
         ConversationEvent::MessageDeliveryAttempted(m) => {
             sqlx::query("UPDATE messages SET error = $2 WHERE id = $1 AND status = 'queued'")
                 .bind(m.message_id)

@@ -51,6 +51,8 @@ pub(crate) struct MessageRun {
 /// A message event's fields that differ by direction.
 struct Side<'a> {
     id: Uuid,
+    /// When the customer wrote it (inbound only): the window runs from there.
+    received_at: Option<DateTime<Utc>>,
     body: &'a MessageBody,
     direction: &'static str,
     status: &'static str,
@@ -71,6 +73,7 @@ impl MessageRun {
         let side = match e {
             ConversationEvent::MessageReceived(m) => Side {
                 id: m.message_id,
+                received_at: Some(m.received_at),
                 body: &m.body,
                 direction: "inbound",
                 status: "received",
@@ -81,6 +84,7 @@ impl MessageRun {
             },
             ConversationEvent::MessageQueued(m) => Side {
                 id: m.message_id,
+                received_at: None,
                 body: &m.body,
                 direction: "outbound",
                 status: "queued",
@@ -91,6 +95,7 @@ impl MessageRun {
             },
             ConversationEvent::MessageEchoed(m) => Side {
                 id: m.message_id,
+                received_at: None,
                 body: &m.body,
                 direction: "outbound",
                 status: "sent",
@@ -120,7 +125,6 @@ impl MessageRun {
         self.provider.push(side.provider);
         self.first_response.push(side.first_response);
         self.created_at.push(event.recorded_at);
-        let inbound = side.direction == "inbound";
         let delta = self.deltas.entry(conversation_id).or_insert(Delta {
             last_id: side.id,
             preview: String::new(),
@@ -137,9 +141,9 @@ impl MessageRun {
         delta.at = event.recorded_at;
         delta.count += 1;
         delta.version = event.version;
-        if inbound {
+        if let Some(received_at) = side.received_at {
             delta.inbound += 1;
-            delta.last_inbound_at = Some(event.recorded_at);
+            delta.last_inbound_at = Some(delta.last_inbound_at.map_or(received_at, |at| at.max(received_at)));
         }
         Ok(true)
     }
@@ -200,7 +204,8 @@ impl MessageRun {
             "UPDATE conversations c SET last_message_id = d.last_id, last_message_preview = d.preview, \
              last_message_direction = d.direction, last_message_at = d.at, last_activity_at = d.at, \
              messages_count = c.messages_count + d.count, unread_count = c.unread_count + d.inbound, \
-             last_inbound_at = coalesce(d.last_inbound_at, c.last_inbound_at), updated_at = d.at, version = d.version \
+             last_inbound_at = greatest(d.last_inbound_at, c.last_inbound_at), updated_at = d.at, version = d.version, \
+             window_expired_at = CASE WHEN d.inbound > 0 THEN NULL ELSE c.window_expired_at END \
              FROM UNNEST($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::timestamptz[], $6::int4[], $7::int4[], \
                          $8::timestamptz[], $9::int8[]) \
                AS d(id, last_id, preview, direction, at, count, inbound, last_inbound_at, version) \

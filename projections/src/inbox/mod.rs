@@ -54,7 +54,7 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        5
+        6
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -37,6 +37,7 @@ CREATE TABLE conversations (
     last_message_direction TEXT,
     last_message_at        TIMESTAMPTZ,
     last_inbound_at        TIMESTAMPTZ,
+    window_expired_at      TIMESTAMPTZ,
     unread_count           INT NOT NULL DEFAULT 0,
     messages_count         INT NOT NULL DEFAULT 0,
     last_activity_at       TIMESTAMPTZ NOT NULL,

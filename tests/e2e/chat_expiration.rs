@@ -1,0 +1,195 @@
+//! Chat expiration: per-channel window rules, free-form sends refused outside the window
+//! (templates allowed), the inbox's window state, and the rule's action at expiry.
+
+use std::time::Duration;
+
+use omnistream_tests::channels::{conversations, post, processed, sign, wa_message, whatsapp_account, APP_SECRET};
+use omnistream_tests::client::{expect_json, Session};
+use omnistream_tests::{spawn_app, TestApp};
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+
+/// A customer's WhatsApp message sent `hours_ago`; answers the conversation it is in.
+async fn customer_wrote(app: &TestApp, admin: &Session, number: &str, id: &str, hours_ago: i64) -> Value {
+    let timestamp = (chrono::Utc::now() - chrono::Duration::hours(hours_ago))
+        .timestamp()
+        .to_string();
+    let body = serde_json::to_vec(&wa_message(
+        number,
+        "16505550123",
+        "Sheena",
+        json!([{"from": "16505550123", "id": id, "timestamp": timestamp, "type": "text", "text": {"body": "hello"}}]),
+    ))
+    .unwrap();
+    expect_json(
+        post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
+        StatusCode::OK,
+    )
+    .await;
+    processed(app).await;
+    conversations(app, admin, "channel=whatsapp").await.remove(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rules_are_configured_per_channel_within_the_providers_limits() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let agent = app.agent_with_role(&admin, "agent", None).await;
+    let rules = app
+        .call(&agent, Method::GET, "/api/chat-expiration-rules", None, StatusCode::OK)
+        .await;
+    assert_eq!(rules[0]["channel"], "whatsapp");
+    assert_eq!(rules[0]["window_hours"], 24);
+    assert_eq!(rules[0]["configured"], false);
+    assert!(rules[2]["window_hours"].is_null(), "e-mail has no window by default");
+
+    let instagram = app
+        .call(
+            &admin,
+            Method::PUT,
+            "/api/chat-expiration-rules/instagram",
+            Some(json!({"window_hours": 24, "human_agent_window": true, "expiry_action": "mark"})),
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(instagram["effective_window_hours"], 168);
+    assert_eq!(instagram["configured"], true);
+    for (channel, body, field) in [
+        ("whatsapp", json!({"window_hours": 48}), "window_hours"),
+        ("email", json!({"expiry_action": "resolve"}), "expiry_action"),
+        (
+            "whatsapp",
+            json!({"window_hours": 24, "human_agent_window": true}),
+            "human_agent_window",
+        ),
+    ] {
+        let error = app
+            .refused(
+                &admin,
+                Method::PUT,
+                &format!("/api/chat-expiration-rules/{channel}"),
+                Some(body),
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+            )
+            .await;
+        assert_eq!(error["details"]["field"], field, "{error}");
+    }
+    app.refused(
+        &agent,
+        Method::PUT,
+        "/api/chat-expiration-rules/email",
+        Some(json!({"window_hours": 72})),
+        StatusCode::FORBIDDEN,
+        "forbidden",
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_free_form_send_outside_the_window_is_refused_but_a_template_goes() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let account = whatsapp_account(&app, &admin, "200000001").await;
+    let conversation = customer_wrote(&app, &admin, "200000001", "wamid.OLD", 30).await;
+    assert_eq!(conversation["window"]["state"], "closed", "{conversation}");
+    assert!(conversation["window"]["expires_at"].is_string());
+    let id = conversation["id"].as_str().unwrap();
+
+    let refused = app
+        .refused(
+            &admin,
+            Method::POST,
+            &format!("/api/conversations/{id}/messages"),
+            Some(json!({"text": "Still there?"})),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "window_closed",
+        )
+        .await;
+    let route = format!("POST /api/conversations/{id}/messages/template");
+    assert_eq!(refused["details"]["template_route"], route.as_str());
+    assert!(refused["message"].as_str().unwrap().contains(&route), "{refused}");
+
+    let template = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/wa-templates",
+            Some(
+                json!({"account_id": account["id"], "name": "follow_up", "language": "en", "category": "utility",
+                        "components": {"body": "Hi {{1}}, can we help?"}}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await;
+    let template_id = template["id"].as_str().unwrap();
+    app.call(
+        &admin,
+        Method::PUT,
+        &format!("/api/wa-templates/{template_id}/status"),
+        Some(json!({"status": "approved"})),
+        StatusCode::OK,
+    )
+    .await;
+    app.call(
+        &admin,
+        Method::POST,
+        &format!("/api/conversations/{id}/messages/template"),
+        Some(json!({"template_id": template_id, "body_parameters": ["Sheena"]})),
+        StatusCode::CREATED,
+    )
+    .await;
+
+    // The customer writes again: the window opens.
+    let reopened = customer_wrote(&app, &admin, "200000001", "wamid.NEW", 0).await;
+    assert_eq!(reopened["window"]["state"], "open");
+    app.call(
+        &admin,
+        Method::POST,
+        &format!("/api/conversations/{id}/messages"),
+        Some(json!({"text": "Yes, we are here."})),
+        StatusCode::CREATED,
+    )
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_expired_window_marks_and_then_resolves_the_conversation() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    whatsapp_account(&app, &admin, "200000002").await;
+    app.call(
+        &admin,
+        Method::PUT,
+        "/api/chat-expiration-rules/whatsapp",
+        Some(json!({"window_hours": 24, "expiry_action": "resolve", "resolve_after_minutes": 60})),
+        StatusCode::OK,
+    )
+    .await;
+    let conversation = customer_wrote(&app, &admin, "200000002", "wamid.X", 30).await;
+    let id = conversation["id"].as_str().unwrap().to_owned();
+    let mut last = Value::Null;
+    for _ in 0..100 {
+        app.caught_up("inbox").await;
+        last = app
+            .call(
+                &admin,
+                Method::GET,
+                &format!("/api/conversations/{id}"),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        if last["status"] == "resolved" {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert_eq!(last["status"], "resolved", "{last}");
+    assert!(last["window"]["marked_at"].is_string(), "{last}");
+    let expired: i64 = sqlx::query_scalar("SELECT count(*) FROM events WHERE event_type = 'ConversationWindowExpired'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(expired, 1);
+}
