@@ -4,9 +4,12 @@
 //! single-event commands (each on a stream of its own) and for 100-event batches, on three
 //! systems sharing one PostgreSQL server: OmniStream's store (group commit), the naive
 //! baseline (the same inserts, one transaction per event) and cqrs-es with postgres-es.
+//! `inbox` puts HTTP load on a running service's inbox; `ingest` sends it signed WhatsApp
+//! webhooks and checks that every message reaches the inbox exactly once.
 
 mod cqrs_baseline;
 mod inbox_load;
+mod ingest_load;
 mod naive;
 mod omnistream;
 
@@ -44,6 +47,8 @@ enum Command {
     },
     /// HTTP load on a running service's inbox (seed it first with `omnistream seed`).
     Inbox(inbox_load::InboxLoad),
+    /// Signed WhatsApp webhooks on a running service's receivers; checks nothing is lost.
+    Ingest(ingest_load::IngestLoad),
 }
 
 /// What one writer does per operation.
@@ -110,6 +115,7 @@ async fn main() -> anyhow::Result<()> {
             append_writers,
         } => (server, seconds, writers, append_writers),
         Command::Inbox(load) => return inbox_load::run(load).await,
+        Command::Ingest(load) => return ingest_load::run(load).await,
     };
     println!("append benchmark: {seconds} s per measurement, PostgreSQL at {server}");
     println!(

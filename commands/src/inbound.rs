@@ -160,29 +160,33 @@ pub async fn record(
     account: &ChannelAccount,
     message: &ChannelMessage,
 ) -> Result<Recorded, CommandError> {
-    let message_id = message_id(account.id, &message.provider_message_id);
+    let mut recorded = record_all(bus, ctx, account, std::slice::from_ref(message)).await?;
+    Ok(recorded.remove(0))
+}
+
+/// Records messages of one customer delivered together on a chat channel (one delivery's
+/// messages from one sender), in one atomic commit: one contact lookup, one conversation
+/// load, one append. E-mails are recorded one by one ([`record`]): each threads on its own.
+pub async fn record_all(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    account: &ChannelAccount,
+    messages: &[ChannelMessage],
+) -> Result<Vec<Recorded>, CommandError> {
+    let Some(first) = messages.first() else {
+        return Ok(Vec::new());
+    };
+    if messages.len() > 1 && (first.email.is_some() || messages.iter().any(|m| m.identity != first.identity)) {
+        return Err(DomainError::Rule("only chat messages of one sender are recorded together".into()).into());
+    }
     retry_on_conflict(|| async {
         let mut requests = Vec::new();
-        let contact_id = find_or_create_contact(bus, ctx, account, message, &mut requests).await?;
-        let found = find_conversation(bus, ctx, account, message, contact_id).await?;
-        let record = match message.author {
-            Author::Customer => ConversationCommand::Receive {
-                message_id,
-                body: message.body.clone(),
-                provider_message_id: Some(message.provider_message_id.clone()),
-                now: message.sent_at,
-            },
-            Author::Business => ConversationCommand::RecordEcho {
-                message_id,
-                body: message.body.clone(),
-                provider_message_id: message.provider_message_id.clone(),
-                sent_at: message.sent_at,
-            },
-        };
-        let (conversation, conversation_id, commands) = match found {
+        let contact_id = find_or_create_contact(bus, ctx, account, first, &mut requests).await?;
+        let found = find_conversation(bus, ctx, account, first, contact_id).await?;
+        let (conversation, conversation_id, mut commands) = match found {
             Found::Open(conversation) => {
                 let id = conversation.state.id;
-                (*conversation, id, vec![record])
+                (*conversation, id, Vec::new())
             }
             Found::None { thread } => {
                 let id = Uuid::now_v7();
@@ -196,34 +200,59 @@ pub async fn record(
                     channel: account.channel,
                     channel_account_id: Some(account.id),
                     division_id: account.division_id,
-                    subject: message.email.as_ref().map(|e| e.subject.clone()),
+                    subject: first.email.as_ref().map(|e| e.subject.clone()),
                 });
-                (bus.fresh::<Conversation>(ctx.scope, id), id, vec![start, record])
+                (bus.fresh::<Conversation>(ctx.scope, id), id, vec![start])
             }
         };
-        let appended = conversation.decide_all(ctx, commands)?;
-        let new = appended.is_some();
-        if new && message.author == Author::Business {
-            // Its delivery reports (an Instagram read receipt) find it by the provider's id.
-            let key = format!("{}:{}", account.id, message.provider_message_id);
-            let claim = claims::tenant_value(bus, account.tenant_id, "provider-message", &key).await?;
-            requests.extend(claim_for(ctx, &claim, conversation_id)?);
-        }
-        if new && message.email.is_some() {
-            let key = email_key(account, &message.provider_message_id);
-            let own = claims::tenant_value(bus, account.tenant_id, "email-message", &key).await?;
-            if own.state.owner.is_none() {
-                requests.extend(claim_for(ctx, &own, conversation_id)?);
+        let mut known = conversation.state.message_ids.clone();
+        let mut recorded = Vec::with_capacity(messages.len());
+        for message in messages {
+            let message_id = message_id(account.id, &message.provider_message_id);
+            let new = known.insert(message_id);
+            recorded.push(Recorded {
+                contact_id,
+                conversation_id,
+                message_id,
+                new,
+            });
+            commands.push(match message.author {
+                Author::Customer => ConversationCommand::Receive {
+                    message_id,
+                    body: message.body.clone(),
+                    provider_message_id: Some(message.provider_message_id.clone()),
+                    now: message.sent_at,
+                },
+                Author::Business => ConversationCommand::RecordEcho {
+                    message_id,
+                    body: message.body.clone(),
+                    provider_message_id: message.provider_message_id.clone(),
+                    sent_at: message.sent_at,
+                },
+            });
+            if !new {
+                continue;
+            }
+            let own_claim = match (message.author, &message.email) {
+                // Its delivery reports (an Instagram read receipt) find it by the provider's id.
+                (Author::Business, _) => Some((
+                    "provider-message",
+                    format!("{}:{}", account.id, message.provider_message_id),
+                )),
+                // Replies to it thread by its Message-ID.
+                (_, Some(_)) => Some(("email-message", email_key(account, &message.provider_message_id))),
+                _ => None,
+            };
+            if let Some((kind, key)) = own_claim {
+                let claim = claims::tenant_value(bus, account.tenant_id, kind, &key).await?;
+                if claim.state.owner.is_none() || kind == "provider-message" {
+                    requests.extend(claim_for(ctx, &claim, conversation_id)?);
+                }
             }
         }
-        requests.extend(appended);
+        requests.extend(conversation.decide_all(ctx, commands)?);
         bus.commit(requests).await?;
-        Ok(Recorded {
-            contact_id,
-            conversation_id,
-            message_id,
-            new,
-        })
+        Ok(recorded.clone())
     })
     .await
 }

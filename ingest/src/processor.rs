@@ -403,8 +403,28 @@ impl Processor {
                 let queue = lanes.remove(&lane).unwrap_or_default();
                 async move {
                     let mut done = Vec::with_capacity(queue.len());
-                    for (delivery_id, account, work) in queue {
-                        done.push((delivery_id, self.perform(delivery_id, &account, work).await));
+                    let mut items = queue.into_iter().peekable();
+                    while let Some((delivery_id, account, work)) = items.next() {
+                        let first = match work {
+                            Work::Message(first) => first,
+                            Work::Status(report) => {
+                                let ctx = Self::context(delivery_id, &account);
+                                done.push((delivery_id, self.track(&ctx, &account, report).await));
+                                continue;
+                            }
+                        };
+                        // A delivery's chat messages from this customer go in one commit.
+                        let mut group = vec![*first];
+                        while let Some((next_delivery, _, Work::Message(next))) = items.peek() {
+                            if *next_delivery != delivery_id || next.email.is_some() || group[0].email.is_some() {
+                                break;
+                            }
+                            group.push((**next).clone());
+                            items.next();
+                        }
+                        for result in self.record(delivery_id, &account, group).await {
+                            done.push((delivery_id, result));
+                        }
                     }
                     done
                 }
@@ -469,24 +489,49 @@ impl Processor {
         }
     }
 
-    async fn perform(&self, delivery_id: Uuid, account: &RoutedAccount, work: Work) -> Result<Done, CommandError> {
-        let ctx = CommandContext {
+    fn context(delivery_id: Uuid, account: &RoutedAccount) -> CommandContext {
+        CommandContext {
             scope: Scope::Tenant(account.account.tenant_id),
             actor: Actor::provider(account.account.id),
             request_id: None,
             command_id: delivery_id,
-        };
-        match work {
-            Work::Message(message) => match inbound::record(&self.bus, &ctx, &account.account, &message).await {
-                Ok(recorded) => Ok(Done::Recorded(recorded)),
-                Err(error) if !passing(&error) => Ok(Done::Refused {
-                    item: message.provider_message_id,
-                    reason: error.to_string(),
-                }),
-                Err(error) => Err(error),
-            },
-            Work::Status(report) => self.track(&ctx, account, report).await,
         }
+    }
+
+    /// Records a delivery's messages of one customer together; should the domain refuse the
+    /// group, each is recorded on its own so that only the bad one is refused.
+    async fn record(
+        &self,
+        delivery_id: Uuid,
+        account: &RoutedAccount,
+        group: Vec<ChannelMessage>,
+    ) -> Vec<Result<Done, CommandError>> {
+        let ctx = Self::context(delivery_id, account);
+        match inbound::record_all(&self.bus, &ctx, &account.account, &group).await {
+            Ok(recorded) => return recorded.into_iter().map(|r| Ok(Done::Recorded(r))).collect(),
+            Err(error) if passing(&error) => return vec![Err(error)],
+            Err(_) if group.len() > 1 => {}
+            Err(error) => {
+                return vec![Ok(Done::Refused {
+                    item: group[0].provider_message_id.clone(),
+                    reason: error.to_string(),
+                })]
+            }
+        }
+        let mut results = Vec::with_capacity(group.len());
+        for message in group {
+            results.push(
+                match inbound::record(&self.bus, &ctx, &account.account, &message).await {
+                    Ok(recorded) => Ok(Done::Recorded(recorded)),
+                    Err(error) if !passing(&error) => Ok(Done::Refused {
+                        item: message.provider_message_id,
+                        reason: error.to_string(),
+                    }),
+                    Err(error) => Err(error),
+                },
+            );
+        }
+        results
     }
 
     async fn track(
