@@ -271,3 +271,67 @@ pub async fn purge(pool: &PgPool, retention: Duration) -> Result<u64, sqlx::Erro
     .await?;
     Ok(done.rows_affected())
 }
+
+/// A logged delivery as the admin screens show it.
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct LoggedDelivery {
+    /// Its id (the causation id of the events it led to).
+    pub id: Uuid,
+    /// The account.
+    pub account_id: Uuid,
+    /// The receiver.
+    pub provider: String,
+    /// How it was authenticated.
+    pub verification: String,
+    /// Its content type.
+    pub content_type: String,
+    /// The raw body.
+    pub body: Vec<u8>,
+    /// When it arrived.
+    pub received_at: DateTime<Utc>,
+    /// `pending`, `processed` or `failed`.
+    pub state: String,
+    /// Processing attempts.
+    pub attempts: i32,
+    /// When processing ended.
+    pub processed_at: Option<DateTime<Utc>>,
+    /// What processing did (counts, refusals) or why it failed.
+    pub outcome: Option<Value>,
+}
+
+const LOGGED: &str = "id, account_id, provider, verification, content_type, body, received_at, state, attempts, \
+    processed_at, outcome";
+
+/// A tenant's deliveries, newest first, optionally of one account and state; `before` pages
+/// (the last id of the previous page).
+pub async fn list(
+    pool: &PgPool,
+    tenant_id: Uuid,
+    account_id: Option<Uuid>,
+    state: Option<&str>,
+    before: Option<Uuid>,
+    limit: i64,
+) -> Result<Vec<LoggedDelivery>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LOGGED} FROM webhook_deliveries WHERE tenant_id = $1 AND ($2::uuid IS NULL OR account_id = $2) \
+         AND ($3::text IS NULL OR state = $3) AND ($4::uuid IS NULL OR id < $4) ORDER BY id DESC LIMIT $5"
+    ))
+    .bind(tenant_id)
+    .bind(account_id)
+    .bind(state)
+    .bind(before)
+    .bind(limit)
+    .fetch_all(pool)
+    .await
+}
+
+/// One delivery of a tenant.
+pub async fn get(pool: &PgPool, tenant_id: Uuid, id: Uuid) -> Result<Option<LoggedDelivery>, sqlx::Error> {
+    sqlx::query_as(&format!(
+        "SELECT {LOGGED} FROM webhook_deliveries WHERE tenant_id = $1 AND id = $2"
+    ))
+    .bind(tenant_id)
+    .bind(id)
+    .fetch_optional(pool)
+    .await
+}

@@ -152,6 +152,69 @@ async fn whatsapp_deliveries_become_conversations_exactly_once() {
     assert_eq!(listed.len(), 2);
     let sheena = listed.iter().find(|c| c["contact"]["name"] == "Sheena Nelson").unwrap();
     assert_eq!(sheena["last_message"]["preview"], "Hello?", "{sheena}");
+
+    // The delivery log traces every message to its webhook.
+    let logged = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/webhook-deliveries/{delivery_id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(logged["provider"], "whatsapp");
+    assert_eq!(logged["verification"], "x-hub-signature-256");
+    assert_eq!(logged["state"], "processed");
+    assert_eq!(logged["outcome"]["messages"], 4);
+    assert_eq!(
+        logged["body"].as_str().unwrap().as_bytes(),
+        body.as_slice(),
+        "kept byte for byte"
+    );
+    let page = app
+        .call(
+            &admin,
+            Method::GET,
+            "/api/webhook-deliveries?limit=2",
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(page["data"].as_array().unwrap().len(), 2);
+    let older = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!(
+                "/api/webhook-deliveries?limit=2&before={}",
+                page["next_cursor"].as_str().unwrap()
+            ),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(older["data"].as_array().unwrap().len(), 1);
+    assert!(older.get("next_cursor").is_none());
+    app.refused(
+        &admin,
+        Method::GET,
+        "/api/webhook-deliveries?limit=0",
+        None,
+        StatusCode::BAD_REQUEST,
+        "validation_failed",
+    )
+    .await;
+    let other = app.register("Other").await;
+    app.refused(
+        &other,
+        Method::GET,
+        &format!("/api/webhook-deliveries/{delivery_id}"),
+        None,
+        StatusCode::NOT_FOUND,
+        "not_found",
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

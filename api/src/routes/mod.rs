@@ -20,6 +20,7 @@ pub mod stream;
 pub mod transfers;
 pub mod visibility;
 pub mod wa_templates;
+pub mod webhook_deliveries;
 pub mod webhooks;
 
 use poem_openapi::{Object, OpenApiService, Tags};
@@ -163,6 +164,7 @@ pub type ApiService = OpenApiService<
             wa_templates::WaTemplatesApi,
             chat_expiration::ChatExpirationApi,
             webhooks::WebhooksApi,
+            webhook_deliveries::WebhookDeliveriesApi,
         ),
     ),
     (),
@@ -192,6 +194,7 @@ pub fn service() -> ApiService {
                 wa_templates::WaTemplatesApi,
                 chat_expiration::ChatExpirationApi,
                 webhooks::WebhooksApi,
+                webhook_deliveries::WebhookDeliveriesApi,
             ),
         ),
         "OmniStream CRM API",
