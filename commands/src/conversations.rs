@@ -6,12 +6,13 @@ use omnistream_domain::agent::Agent;
 use omnistream_domain::contact::Contact;
 use omnistream_domain::conversation::{Channel, Conversation, ConversationCommand, ConversationStarted, MessageBody};
 use omnistream_domain::division::Division;
+use omnistream_domain::integration::IntegrationAccount;
 use omnistream_domain::quick_reply::{render, QuickReply};
 use omnistream_domain::{Aggregate, DomainError};
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{chat_expiration, wa_templates, CommandBus, CommandContext, CommandError, Executed};
+use crate::{chat_expiration, inbound, wa_templates, CommandBus, CommandContext, CommandError, Executed};
 
 /// A conversation to start.
 #[derive(Debug, Clone)]
@@ -76,23 +77,33 @@ pub async fn check_division(bus: &CommandBus, ctx: &CommandContext, division_id:
     }
 }
 
-/// Starts a conversation with a contact, assigned at once when asked.
+/// Starts a conversation with a contact, assigned at once when asked: on the built-in API
+/// channel, or on a channel account of the organization (the business writes first; on
+/// WhatsApp that means a template, since no customer message opened the window). A chat
+/// channel keeps one current conversation per contact and account: a second start while one
+/// is open is refused, naming it.
 pub async fn start(bus: &CommandBus, ctx: &CommandContext, new: NewConversation) -> Result<Executed, CommandError> {
     let tenant_id = tenant_of(ctx)?;
-    if new.channel != Channel::Api {
-        return Err(DomainError::invalid(
-            "channel",
-            "only the api channel can start conversations until channel accounts are configured",
-        )
-        .into());
-    }
-    match bus.load::<Contact>(ctx.scope, &new.contact_id.to_string()).await {
-        Ok(contact) if contact.state.exists() => {}
+    let contact = match bus.load::<Contact>(ctx.scope, &new.contact_id.to_string()).await {
+        Ok(contact) if contact.state.exists() => contact.state,
         Ok(_) | Err(CommandError::Domain(DomainError::NotFound(_))) => {
             return Err(DomainError::invalid("contact_id", "no such contact in this organization").into())
         }
         Err(other) => return Err(other),
-    }
+    };
+    let account_id = match (new.channel, new.channel_account_id) {
+        (Channel::Api, None) => None,
+        (Channel::Api, Some(_)) => {
+            return Err(DomainError::invalid("channel_account_id", "the api channel has no accounts").into())
+        }
+        (_, None) => {
+            return Err(DomainError::invalid("channel_account_id", "is required to write on this channel").into())
+        }
+        (channel, Some(account_id)) => {
+            check_account(bus, ctx, channel, account_id, &contact).await?;
+            Some(account_id)
+        }
+    };
     if let Some(division_id) = new.division_id {
         check_division(bus, ctx, division_id).await?;
     }
@@ -114,10 +125,58 @@ pub async fn start(bus: &CommandBus, ctx: &CommandContext, new: NewConversation)
             agent_id: new.assignee_id,
         });
     }
-    let conversation = bus.fresh::<Conversation>(ctx.scope, conversation_id);
-    let request = conversation.decide_all(ctx, commands)?;
-    let outcomes = bus.commit(request.into_iter().collect()).await?;
-    Ok(Executed::of(conversation_id, &conversation.stream_id, 1, &outcomes))
+    retry_on_conflict(|| async {
+        let conversation = bus.fresh::<Conversation>(ctx.scope, conversation_id);
+        let mut requests: Vec<_> = conversation.decide_all(ctx, commands.clone())?.into_iter().collect();
+        if let (Some(account_id), true) = (
+            account_id,
+            matches!(new.channel, Channel::Whatsapp | Channel::Instagram),
+        ) {
+            requests
+                .extend(inbound::take_thread(bus, ctx, tenant_id, account_id, new.contact_id, conversation_id).await?);
+        }
+        let outcomes = bus.commit(requests).await?;
+        Ok(Executed::of(conversation_id, &conversation.stream_id, 1, &outcomes))
+    })
+    .await
+}
+
+/// Refuses an account that is not a live account of the tenant on `channel`, or a contact
+/// the channel cannot reach.
+async fn check_account(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    channel: Channel,
+    account_id: Uuid,
+    contact: &Contact,
+) -> Result<(), CommandError> {
+    let account = match bus.load::<IntegrationAccount>(ctx.scope, &account_id.to_string()).await {
+        Ok(loaded) if loaded.state.exists() => loaded.state.account,
+        Ok(_) | Err(CommandError::Domain(DomainError::NotFound(_))) => None,
+        Err(other) => return Err(other),
+    };
+    if account.is_none_or(|a| a.channel != channel) {
+        return Err(DomainError::invalid(
+            "channel_account_id",
+            format!("no {} account with this id in this organization", channel.as_str()),
+        )
+        .into());
+    }
+    let profile = &contact.profile;
+    let reachable = match channel {
+        Channel::Whatsapp => profile.phone.is_some(),
+        Channel::Instagram => profile.instagram_id.is_some(),
+        Channel::Email => profile.email.is_some(),
+        Channel::Api => true,
+    };
+    if !reachable {
+        return Err(DomainError::invalid(
+            "contact_id",
+            format!("the contact has no {} identity to write to", channel.as_str()),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 /// Assigns a conversation to a live agent of the tenant, or unassigns it.

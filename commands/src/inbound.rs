@@ -257,6 +257,29 @@ pub async fn record_all(
     .await
 }
 
+/// Makes `conversation_id` the contact's current conversation on a chat account (a business
+/// writing first); refused while another conversation there is open.
+pub async fn take_thread(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    tenant_id: Uuid,
+    account_id: Uuid,
+    contact_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Option<AppendRequest>, CommandError> {
+    let thread = claims::tenant_value(bus, tenant_id, "thread", &format!("{account_id}:{contact_id}")).await?;
+    if let Some(current) = thread.state.owner {
+        let conversation = bus.load::<Conversation>(ctx.scope, &current.to_string()).await?.state;
+        if conversation.exists() && conversation.status != ConversationStatus::Closed {
+            return Err(DomainError::AlreadyExists(format!(
+                "conversation {current} with this contact on this account is still open"
+            ))
+            .into());
+        }
+    }
+    claim_for(ctx, &thread, conversation_id)
+}
+
 /// The contact holding the customer's identity; one is created (claiming it) when none does.
 async fn find_or_create_contact(
     bus: &CommandBus,

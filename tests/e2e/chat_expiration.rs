@@ -193,3 +193,88 @@ async fn an_expired_window_marks_and_then_resolves_the_conversation() {
         .unwrap();
     assert_eq!(expired, 1);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_business_initiated_whatsapp_conversation_opens_with_a_template() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    let account = whatsapp_account(&app, &admin, "200000003").await;
+    let contact = app
+        .contact(&admin, json!({"name": "Rina", "phone": "+6281300000003"}))
+        .await;
+    let no_phone = app.contact(&admin, json!({"name": "Nobody"})).await;
+    let start = |contact: uuid::Uuid| json!({"contact_id": contact, "channel": "whatsapp", "channel_account_id": account["id"]});
+    let error = app
+        .refused(
+            &admin,
+            Method::POST,
+            "/api/conversations",
+            Some(start(no_phone)),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        )
+        .await;
+    assert_eq!(error["details"]["field"], "contact_id");
+    let error = app
+        .refused(
+            &admin,
+            Method::POST,
+            "/api/conversations",
+            Some(json!({"contact_id": contact, "channel": "instagram", "channel_account_id": account["id"]})),
+            StatusCode::BAD_REQUEST,
+            "validation_failed",
+        )
+        .await;
+    assert_eq!(error["details"]["field"], "channel_account_id");
+    let conversation = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/conversations",
+            Some(start(contact)),
+            StatusCode::CREATED,
+        )
+        .await;
+    assert_eq!(conversation["window"]["state"], "closed", "the customer never wrote");
+    app.refused(
+        &admin,
+        Method::POST,
+        "/api/conversations",
+        Some(start(contact)),
+        StatusCode::CONFLICT,
+        "already_exists",
+    )
+    .await;
+    let id = conversation["id"].as_str().unwrap();
+    app.refused(
+        &admin,
+        Method::POST,
+        &format!("/api/conversations/{id}/messages"),
+        Some(json!({"text": "Hello!"})),
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "window_closed",
+    )
+    .await;
+    // The customer's answer lands in the same conversation.
+    let answered = customer_wrote_as(&app, &admin, "200000003", "6281300000003", "wamid.R1").await;
+    assert_eq!(answered["id"], conversation["id"]);
+    assert_eq!(answered["window"]["state"], "open");
+}
+
+/// A customer's WhatsApp message sent now from `wa_id`; answers its conversation.
+async fn customer_wrote_as(app: &TestApp, admin: &Session, number: &str, wa_id: &str, id: &str) -> Value {
+    let body = serde_json::to_vec(&wa_message(
+        number,
+        wa_id,
+        "Rina",
+        json!([{"from": wa_id, "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "hi"}}]),
+    ))
+    .unwrap();
+    expect_json(
+        post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
+        StatusCode::OK,
+    )
+    .await;
+    processed(app).await;
+    conversations(app, admin, "channel=whatsapp").await.remove(0)
+}

@@ -312,9 +312,11 @@ pub struct ConversationList {
 pub struct StartConversationRequest {
     /// The contact.
     pub contact_id: Uuid,
-    /// The channel (`api` until channel accounts exist).
+    /// The channel.
     pub channel: ConversationChannel,
-    /// The channel account.
+    /// The integration account to write from (required for every channel but `api`; the
+    /// contact needs the channel's identity). On WhatsApp the business writes first with a
+    /// template.
     pub channel_account_id: Option<Uuid>,
     /// The division.
     pub division_id: Option<Uuid>,
