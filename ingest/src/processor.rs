@@ -329,7 +329,7 @@ impl Processor {
             accounts,
             logged,
             batch: 256,
-            parallel: 16,
+            parallel: 8,
         }
     }
 
