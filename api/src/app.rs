@@ -8,6 +8,7 @@ use omnistream_commands::media::MediaStore;
 use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::{idempotency, CommandBus};
 use omnistream_ingest::accounts::Accounts;
+use omnistream_ingest::arrivals::Arrivals;
 use omnistream_ingest::deliveries::{self, DeliveryLog};
 use omnistream_ingest::outbound::{DeliverySettings, DeliveryWorker};
 use omnistream_ingest::processor::Processor;
@@ -98,9 +99,9 @@ pub fn start_ingest(
 ) -> anyhow::Result<Ingestor> {
     let accounts = Accounts::new(pool.clone(), secrets.clone());
     let log = DeliveryLog::start(pool.clone(), 2);
-    let logged = Arc::new(tokio::sync::Notify::new());
+    let arrivals = Arc::new(Arrivals::default());
     if config.run_webhook_processor {
-        let processor = Processor::new(pool.clone(), bus.clone(), accounts.clone(), logged.clone());
+        let processor = Processor::new(pool.clone(), bus.clone(), accounts.clone(), arrivals.clone());
         tokio::spawn(processor.run(shutdown.clone()));
     }
     if config.run_delivery_worker {
@@ -127,7 +128,7 @@ pub fn start_ingest(
             }
         }
     });
-    Ok(Ingestor::new(accounts, log, logged))
+    Ok(Ingestor::new(accounts, log, arrivals))
 }
 
 /// Installs every projection, rebuilding those whose definition changed since they were built.

@@ -5,6 +5,7 @@
 //! (`omnistream-api`), which mounts them in `omnistream serve` and in `webhook-ingestor`.
 
 pub mod accounts;
+pub mod arrivals;
 pub mod deliveries;
 pub mod instagram;
 pub mod mailgun;

@@ -2,7 +2,10 @@
 //! (messages and status reports); items of one customer on one account run in delivery
 //! order, different customers in parallel. Every command carries the delivery's id as its
 //! causation. Reprocessing is harmless (everything is idempotent), so a delivery whose
-//! processing failed for a passing reason is simply tried again later.
+//! processing failed for a passing reason is simply tried again later. While deliveries are
+//! arriving, the processor works narrowly and rests as long as each batch took ([`Arrivals`]):
+//! the receivers keep their latency, processing goes on at a lower pace, and the log absorbs
+//! a burst until it passes.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,13 +22,19 @@ use omnistream_domain::{Actor, DomainError};
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
-use tokio::sync::{watch, Notify};
+use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::accounts::{Accounts, RoutedAccount};
+use crate::arrivals::Arrivals;
 use crate::deliveries::{self, ClaimedDelivery, Outcome, Source};
 use crate::postmark::InboundEmail;
 use crate::{instagram, mailgun, postmark, whatsapp};
+
+/// Parallel lanes while deliveries are arriving.
+const BUSY_LANES: usize = 4;
+/// The longest pause between batches while deliveries are arriving.
+const MAX_YIELD: Duration = Duration::from_millis(250);
 
 /// Attempts before a delivery is given up as failed.
 pub const MAX_ATTEMPTS: i32 = 10;
@@ -62,7 +71,7 @@ pub struct Processor {
     pool: PgPool,
     bus: CommandBus,
     accounts: Accounts,
-    logged: Arc<Notify>,
+    arrivals: Arc<Arrivals>,
     batch: i64,
     parallel: usize,
 }
@@ -322,14 +331,14 @@ fn passing(error: &CommandError) -> bool {
 
 impl Processor {
     /// A processor of the deliveries in `pool`.
-    pub fn new(pool: PgPool, bus: CommandBus, accounts: Accounts, logged: Arc<Notify>) -> Self {
+    pub fn new(pool: PgPool, bus: CommandBus, accounts: Accounts, arrivals: Arc<Arrivals>) -> Self {
         Self {
             pool,
             bus,
             accounts,
-            logged,
+            arrivals,
             batch: 256,
-            parallel: 8,
+            parallel: 16,
         }
     }
 
@@ -339,8 +348,15 @@ impl Processor {
             if *shutdown.borrow() {
                 return;
             }
+            let started = std::time::Instant::now();
             let idle = match self.process_batch().await {
                 Ok(0) => true,
+                // Deliveries are arriving: leave the cores to the receivers as long as the
+                // batch took (a duty cycle: processing slows down, it never stops).
+                Ok(_) if self.arrivals.busy() => {
+                    tokio::time::sleep(started.elapsed().min(MAX_YIELD)).await;
+                    false
+                }
                 Ok(_) => false,
                 Err(error) => {
                     tracing::error!(%error, "webhook processing failed; retrying");
@@ -349,7 +365,7 @@ impl Processor {
             };
             if idle {
                 tokio::select! {
-                    _ = self.logged.notified() => {}
+                    _ = self.arrivals.next() => {}
                     _ = tokio::time::sleep(Duration::from_millis(500)) => {}
                     _ = shutdown.changed() => {}
                 }
@@ -429,7 +445,11 @@ impl Processor {
                     done
                 }
             })
-            .buffer_unordered(self.parallel)
+            .buffer_unordered(if self.arrivals.busy() {
+                BUSY_LANES
+            } else {
+                self.parallel
+            })
             .collect()
             .await;
         for (delivery_id, result) in results.into_iter().flatten() {

@@ -9,10 +9,10 @@ use chrono::Utc;
 use futures_util::future::try_join_all;
 use omnistream_projections::channels::accounts::Route;
 use omnistream_projections::ProjectionError;
-use tokio::sync::Notify;
 use uuid::Uuid;
 
 use crate::accounts::{Accounts, RoutedAccount};
+use crate::arrivals::Arrivals;
 use crate::deliveries::{DeliveryLog, LogUnavailable, NewDelivery, Source};
 use crate::payload::PayloadError;
 use crate::signature::{verify_mailgun, verify_meta, verify_secret, SignatureError};
@@ -75,14 +75,18 @@ pub struct Receipt {
 pub struct Ingestor {
     accounts: Accounts,
     log: DeliveryLog,
-    logged: Arc<Notify>,
+    arrivals: Arc<Arrivals>,
 }
 
 impl Ingestor {
-    /// An ingestor routing with `accounts` and writing to `log`; `logged` is notified after
-    /// each write (the processor of this process waits on it).
-    pub fn new(accounts: Accounts, log: DeliveryLog, logged: Arc<Notify>) -> Self {
-        Self { accounts, log, logged }
+    /// An ingestor routing with `accounts` and writing to `log`, telling `arrivals` (the
+    /// processor of this process listens) of each write.
+    pub fn new(accounts: Accounts, log: DeliveryLog, arrivals: Arc<Arrivals>) -> Self {
+        Self {
+            accounts,
+            log,
+            arrivals,
+        }
     }
 
     async fn account(&self, route: Route<'_>, source: Source) -> Result<Arc<RoutedAccount>, IngestError> {
@@ -126,7 +130,7 @@ impl Ingestor {
             async move { log.write(delivery).await.map(|()| id) }
         });
         let deliveries = try_join_all(writes).await?;
-        self.logged.notify_one();
+        self.arrivals.arrived();
         Ok(Receipt { deliveries })
     }
 
