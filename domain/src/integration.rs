@@ -134,6 +134,8 @@ pub enum Provider {
     Postmark,
     /// Mailgun routes.
     Mailgun,
+    /// SendGrid Inbound Parse.
+    Sendgrid,
 }
 
 impl Provider {
@@ -143,6 +145,7 @@ impl Provider {
             Provider::Meta => "meta",
             Provider::Postmark => "postmark",
             Provider::Mailgun => "mailgun",
+            Provider::Sendgrid => "sendgrid",
         }
     }
 }
@@ -340,7 +343,7 @@ impl IntegrationAccountCreated {
             (Channel::Instagram, Provider::Meta) => {
                 required("instagram_account_id", &a.instagram_account_id)?;
             }
-            (Channel::Email, Provider::Postmark | Provider::Mailgun) => {
+            (Channel::Email, Provider::Postmark | Provider::Mailgun | Provider::Sendgrid) => {
                 let address = required("email_address", &a.email_address)?;
                 if Email::parse(address).ok().as_ref().map(Email::as_str) != Some(address) {
                     return Err(DomainError::invalid(

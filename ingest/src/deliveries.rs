@@ -24,6 +24,8 @@ pub enum Source {
     Postmark,
     /// Mailgun routes.
     Mailgun,
+    /// SendGrid Inbound Parse.
+    Sendgrid,
 }
 
 impl Source {
@@ -34,6 +36,7 @@ impl Source {
             Source::Instagram => "instagram",
             Source::Postmark => "postmark",
             Source::Mailgun => "mailgun",
+            Source::Sendgrid => "sendgrid",
         }
     }
 
@@ -44,6 +47,7 @@ impl Source {
             "instagram" => Some(Source::Instagram),
             "postmark" => Some(Source::Postmark),
             "mailgun" => Some(Source::Mailgun),
+            "sendgrid" => Some(Source::Sendgrid),
             _ => None,
         }
     }
@@ -170,6 +174,8 @@ pub struct ClaimedDelivery {
     pub provider: String,
     /// The raw body.
     pub body: Vec<u8>,
+    /// Its content type.
+    pub content_type: String,
     /// When it arrived.
     pub received_at: DateTime<Utc>,
     /// Processing attempts so far, this one included.
@@ -187,7 +193,7 @@ pub async fn claim(pool: &PgPool, limit: i64) -> Result<Vec<ClaimedDelivery>, sq
          UPDATE webhook_deliveries w SET attempts = w.attempts + 1, \
                 next_attempt_at = now() + make_interval(secs => $2) \
          FROM due WHERE w.id = due.id \
-         RETURNING w.id, w.tenant_id, w.account_id, w.provider, w.body, w.received_at, w.attempts",
+         RETURNING w.id, w.tenant_id, w.account_id, w.provider, w.body, w.content_type, w.received_at, w.attempts",
     )
     .bind(limit)
     .bind(LEASE.as_secs_f64())

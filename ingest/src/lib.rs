@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod arrivals;
 pub mod deliveries;
+pub mod email_address;
 pub mod instagram;
 pub mod mailgun;
 pub mod outbound;
@@ -14,5 +15,6 @@ pub mod payload;
 pub mod postmark;
 pub mod processor;
 pub mod receiver;
+pub mod sendgrid;
 pub mod signature;
 pub mod whatsapp;

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::email_address::{display_name, plus_hash};
 use crate::payload::PayloadError;
 use crate::postmark::InboundEmail;
 
@@ -40,13 +41,6 @@ struct Raw {
     stripped_text: String,
 }
 
-/// The display name of a `From` header such as `"Budi Santoso" <budi@example.test>`.
-fn display_name(from: &str) -> Option<String> {
-    let (name, _) = from.split_once('<')?;
-    let name = name.trim().trim_matches('"').trim();
-    (!name.is_empty()).then(|| name.to_owned())
-}
-
 /// Reads a Mailgun route delivery (the form body).
 pub fn parse(raw_body: &[u8]) -> Result<MailgunDelivery, PayloadError> {
     let raw: Raw = serde_urlencoded::from_bytes(raw_body).map_err(|e| PayloadError::Malformed(e.to_string()))?;
@@ -72,11 +66,7 @@ pub fn parse(raw_body: &[u8]) -> Result<MailgunDelivery, PayloadError> {
     let message_id = header("Message-Id")
         .ok_or_else(|| PayloadError::Malformed("no Message-Id header: nothing to dedupe on".into()))?;
     let recipient = raw.recipient.trim().to_lowercase();
-    let mailbox_hash = recipient
-        .split_once('@')
-        .and_then(|(local, _)| local.split_once('+'))
-        .map(|(_, hash)| hash.to_owned())
-        .filter(|h| !h.is_empty());
+    let mailbox_hash = plus_hash(&recipient);
     let stripped = raw.stripped_text.trim();
     Ok(MailgunDelivery {
         timestamp: raw.timestamp,

@@ -3,6 +3,7 @@
 
 use serde::Deserialize;
 
+use crate::email_address::plus_hash;
 use crate::payload::PayloadError;
 
 /// An e-mail as the ingestor needs it.
@@ -111,15 +112,7 @@ pub fn parse(raw_body: &[u8]) -> Result<InboundEmail, PayloadError> {
         in_reply_to,
         references,
         // Postmark fills MailboxHash; should it not, the plus-part of a recipient serves.
-        mailbox_hash: non_empty(raw.mailbox_hash).or_else(|| {
-            raw.to_full.iter().find_map(|a| {
-                let (local, _) = a.email.split_once('@')?;
-                local
-                    .split_once('+')
-                    .map(|(_, hash)| hash.trim().to_owned())
-                    .filter(|h| !h.is_empty())
-            })
-        }),
+        mailbox_hash: non_empty(raw.mailbox_hash).or_else(|| raw.to_full.iter().find_map(|a| plus_hash(&a.email))),
         text: non_empty(raw.stripped_text_reply).unwrap_or(raw.text_body),
         attachments: raw
             .attachments

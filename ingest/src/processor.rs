@@ -29,7 +29,7 @@ use crate::accounts::{Accounts, RoutedAccount};
 use crate::arrivals::Arrivals;
 use crate::deliveries::{self, ClaimedDelivery, Outcome, Source};
 use crate::postmark::InboundEmail;
-use crate::{instagram, mailgun, postmark, whatsapp};
+use crate::{instagram, mailgun, postmark, sendgrid, whatsapp};
 
 /// Parallel lanes while deliveries are arriving.
 const BUSY_LANES: usize = 4;
@@ -310,7 +310,7 @@ fn email_work(email: InboundEmail, received_at: DateTime<Utc>) -> Vec<(String, W
 }
 
 /// The work items of a delivery, each with the key of the customer it concerns.
-fn work_of(account: &RoutedAccount, delivery: &ClaimedDelivery) -> Result<Vec<(String, Work)>, String> {
+async fn work_of(account: &RoutedAccount, delivery: &ClaimedDelivery) -> Result<Vec<(String, Work)>, String> {
     match Source::parse(&delivery.provider) {
         Some(Source::Whatsapp) => whatsapp_work(account, &delivery.body),
         Some(Source::Instagram) => instagram_work(account, &delivery.body),
@@ -319,6 +319,10 @@ fn work_of(account: &RoutedAccount, delivery: &ClaimedDelivery) -> Result<Vec<(S
             .map_err(|e| e.to_string()),
         Some(Source::Mailgun) => mailgun::parse(&delivery.body)
             .map(|d| email_work(d.email, delivery.received_at))
+            .map_err(|e| e.to_string()),
+        Some(Source::Sendgrid) => sendgrid::parse(&delivery.body, &delivery.content_type)
+            .await
+            .map(|email| email_work(email, delivery.received_at))
             .map_err(|e| e.to_string()),
         None => Err(format!("unknown provider {:?}", delivery.provider)),
     }
@@ -399,7 +403,7 @@ impl Processor {
                     continue;
                 }
             };
-            match work_of(&account, delivery) {
+            match work_of(&account, delivery).await {
                 Ok(items) => {
                     outcomes.insert(delivery.id, Vec::new());
                     for (customer, work) in items {

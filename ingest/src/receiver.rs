@@ -16,7 +16,7 @@ use crate::arrivals::Arrivals;
 use crate::deliveries::{DeliveryLog, LogUnavailable, NewDelivery, Source};
 use crate::payload::PayloadError;
 use crate::signature::{verify_mailgun, verify_meta, verify_secret, SignatureError};
-use crate::{instagram, mailgun, postmark, whatsapp};
+use crate::{instagram, mailgun, postmark, sendgrid, whatsapp};
 
 /// How far a Mailgun timestamp may be from now before the delivery counts as a replay.
 const MAILGUN_FRESHNESS_SECS: i64 = 15 * 60;
@@ -94,6 +94,7 @@ impl Ingestor {
             Source::Whatsapp | Source::Instagram => "meta",
             Source::Postmark => "postmark",
             Source::Mailgun => "mailgun",
+            Source::Sendgrid => "sendgrid",
         };
         let describe = || match route {
             Route::WhatsappPhoneNumber(v) => format!("phone number id {v}"),
@@ -257,6 +258,24 @@ impl Ingestor {
         verify_secret(account.app_secret.as_deref().unwrap_or_default(), presented).map_err(unauthorized)?;
         let verification = "postmark-token";
         self.log(Source::Postmark, verification, "application/json", body, &[account])
+            .await
+    }
+
+    /// A SendGrid Inbound Parse delivery (multipart), authenticated by the account's inbound
+    /// token (`?token=` or the basic-auth password): SendGrid signs nothing.
+    pub async fn sendgrid(
+        &self,
+        presented: Option<&str>,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Receipt, IngestError> {
+        if presented.is_none() {
+            return Err(unauthorized(SignatureError::Missing));
+        }
+        let email = sendgrid::parse(body, content_type).await?;
+        let account = self.inbox(&email.to, Source::Sendgrid).await?;
+        verify_secret(account.app_secret.as_deref().unwrap_or_default(), presented).map_err(unauthorized)?;
+        self.log(Source::Sendgrid, "sendgrid-token", content_type, body, &[account])
             .await
     }
 

@@ -272,3 +272,43 @@ async fn email_replies_go_out_by_smtp_in_the_customers_thread() {
     assert_eq!(listed.len(), 1, "{listed:?}");
     assert_eq!(messages(&app, &admin, &listed[0]).await.len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn instagram_replies_go_through_the_send_api() {
+    let graph = GraphStandIn::start().await;
+    let url = graph.url.clone();
+    let app = spawn_app_with(move |config| config.meta_graph_url = url).await;
+    let admin = app.register("Acme").await;
+    connect(
+        &app,
+        &admin,
+        json!({"channel": "instagram", "name": "Shop", "instagram_account_id": "17841400000001",
+               "access_token": "ig-token-9999", "app_secret": APP_SECRET, "verify_token": "ig-v"}),
+    )
+    .await;
+    let now = chrono::Utc::now().timestamp_millis();
+    let body = serde_json::to_vec(
+        &json!({"object": "instagram", "entry": [{"id": "17841400000001", "time": now, "messaging": [
+        {"sender": {"id": "6543219876500001"}, "recipient": {"id": "17841400000001"}, "timestamp": now,
+         "message": {"mid": "m_ig_in", "text": "Price?"}}]}]}),
+    )
+    .unwrap();
+    expect_json(
+        post(&app, "/api/webhooks/instagram", &body, Some(&sign(APP_SECRET, &body))).await,
+        StatusCode::OK,
+    )
+    .await;
+    processed(&app).await;
+    let conversation = conversations(&app, &admin, "channel=instagram").await.remove(0);
+    let sent = reply(&app, &admin, &conversation, "IDR 150.000").await;
+    let delivered = message_with_status(&app, &admin, &conversation, &sent["id"], "sent").await;
+    assert_eq!(delivered["provider_message_id"], "mid.SENT1");
+    let calls = graph.calls();
+    assert_eq!(calls.len(), 1);
+    assert_eq!(calls[0].account, "17841400000001");
+    assert_eq!(calls[0].authorization, "Bearer ig-token-9999");
+    assert_eq!(
+        calls[0].body,
+        json!({"recipient": {"id": "6543219876500001"}, "message": {"text": "IDR 150.000"}})
+    );
+}

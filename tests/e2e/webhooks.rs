@@ -608,3 +608,56 @@ async fn erasing_a_contact_deletes_the_deliveries_that_carried_its_messages() {
         .unwrap();
     assert!(String::from_utf8_lossy(&left).contains("16505550002"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sendgrid_inbound_parse_is_taken_with_the_accounts_token() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    connect(
+        &app,
+        &admin,
+        json!({"channel": "email", "provider": "sendgrid", "name": "Billing",
+               "email_address": "billing@acme.test", "app_secret": "sendgrid-inbound-token"}),
+    )
+    .await;
+    let form = || {
+        reqwest::multipart::Form::new()
+            .text("headers", "Message-ID: <sg-1@example.test>\r\nSubject: Invoice 7")
+            .text("from", "Dewi Lestari <dewi@example.test>")
+            .text("to", "billing@acme.test")
+            .text("subject", "Invoice 7")
+            .text("text", "Is invoice 7 paid?")
+            .text("envelope", r#"{"to":["billing@acme.test"],"from":"dewi@example.test"}"#)
+    };
+    let send = |token: &'static str| {
+        let app = &app;
+        async move {
+            app.request(Method::POST, &format!("/api/webhooks/email/sendgrid?token={token}"))
+                .multipart(form())
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    expect_error(send("wrong").await, StatusCode::UNAUTHORIZED, "unauthorized").await;
+    let garbled = app
+        .request(
+            Method::POST,
+            "/api/webhooks/email/sendgrid?token=sendgrid-inbound-token",
+        )
+        .header("content-type", "multipart/form-data; boundary=nothing")
+        .body("not multipart")
+        .send()
+        .await
+        .unwrap();
+    expect_error(garbled, StatusCode::BAD_REQUEST, "malformed_payload").await;
+    assert_eq!(deliveries(&app).await, 0);
+    let accepted = expect_json(send("sendgrid-inbound-token").await, StatusCode::OK).await;
+    assert_eq!(accepted["accepted"], true);
+    processed(&app).await;
+    let listed = conversations(&app, &admin, "channel=email").await;
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0]["contact"]["name"], "Dewi Lestari");
+    assert_eq!(listed[0]["subject"], "Invoice 7");
+    assert_eq!(listed[0]["last_message"]["preview"], "Is invoice 7 paid?");
+}

@@ -63,6 +63,7 @@ impl IntegrationChannel {
             (Self::Whatsapp, _) => "/api/webhooks/whatsapp",
             (Self::Instagram, _) => "/api/webhooks/instagram",
             (Self::Email, Provider::Mailgun) => "/api/webhooks/email/mailgun",
+            (Self::Email, Provider::Sendgrid) => "/api/webhooks/email/sendgrid",
             (Self::Email, _) => "/api/webhooks/email/postmark",
         }
     }
@@ -137,6 +138,8 @@ pub enum IntegrationProvider {
     Postmark,
     /// Mailgun routes (signed with the webhook signing key).
     Mailgun,
+    /// SendGrid Inbound Parse (authenticated by the inbound token, as for Postmark).
+    Sendgrid,
 }
 
 impl IntegrationProvider {
@@ -145,6 +148,7 @@ impl IntegrationProvider {
             Self::Meta => Provider::Meta,
             Self::Postmark => Provider::Postmark,
             Self::Mailgun => Provider::Mailgun,
+            Self::Sendgrid => Provider::Sendgrid,
         }
     }
 
@@ -152,6 +156,7 @@ impl IntegrationProvider {
         match stored {
             "postmark" => Self::Postmark,
             "mailgun" => Self::Mailgun,
+            "sendgrid" => Self::Sendgrid,
             _ => Self::Meta,
         }
     }
@@ -240,8 +245,8 @@ impl From<AccountRow> for IntegrationAccount {
 
 /// A provider account to connect. WhatsApp needs `phone_number_id`, `access_token`,
 /// `app_secret` and `verify_token`; Instagram `instagram_account_id` and the same secrets;
-/// e-mail `email_address`, `provider` (`postmark` or `mailgun`) and `app_secret` (the
-/// Postmark inbound token or the Mailgun signing key).
+/// e-mail `email_address`, `provider` (`postmark`, `mailgun` or `sendgrid`) and `app_secret`
+/// (the Postmark or SendGrid inbound token, or the Mailgun signing key).
 #[derive(Debug, Clone, Object)]
 pub struct CreateIntegrationAccount {
     /// The channel.
@@ -432,7 +437,7 @@ impl IntegrationsApi {
             (IntegrationChannel::Email, None) => {
                 return Err(ApiError::validation(
                     "provider",
-                    "an e-mail account needs its provider: postmark or mailgun",
+                    "an e-mail account needs its provider: postmark, mailgun or sendgrid",
                 ))
             }
         };

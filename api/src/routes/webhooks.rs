@@ -49,6 +49,14 @@ impl From<IngestError> for ApiError {
     }
 }
 
+/// The password of a request's basic authorization, if any.
+fn basic_password(request: &Request) -> Option<String> {
+    request
+        .headers()
+        .typed_get::<Authorization<Basic>>()
+        .map(|auth| auth.password().to_owned())
+}
+
 /// The webhook receivers.
 pub struct WebhooksApi;
 
@@ -136,12 +144,26 @@ impl WebhooksApi {
         token: Query<Option<String>>,
         body: Binary<Vec<u8>>,
     ) -> ApiResult<Json<WebhookAccepted>> {
-        let basic = request
-            .headers()
-            .typed_get::<Authorization<Basic>>()
-            .map(|auth| auth.password().to_owned());
-        let presented = token.0.or(basic);
+        let presented = token.0.or_else(|| basic_password(request));
         let receipt = state.ingest.postmark(presented.as_deref(), &body).await?;
+        Ok(Json(receipt.into()))
+    }
+
+    /// A SendGrid Inbound Parse delivery (multipart/form-data), authenticated by the
+    /// account's inbound token as `?token=` or as the basic-auth password (SendGrid signs
+    /// nothing). Threaded as the other e-mail receivers do.
+    #[oai(path = "/email/sendgrid", method = "post")]
+    async fn sendgrid(
+        &self,
+        state: Data<&SharedState>,
+        request: &Request,
+        /// The inbound token (or use basic auth).
+        token: Query<Option<String>>,
+        body: Binary<Vec<u8>>,
+    ) -> ApiResult<Json<WebhookAccepted>> {
+        let presented = token.0.or_else(|| basic_password(request));
+        let content_type = request.content_type().unwrap_or_default();
+        let receipt = state.ingest.sendgrid(presented.as_deref(), content_type, &body).await?;
         Ok(Json(receipt.into()))
     }
 
