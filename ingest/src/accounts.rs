@@ -29,6 +29,8 @@ pub struct RoutedAccount {
     pub enabled: bool,
     /// The identifier deliveries name it by (phone number id, Instagram id, inbox address).
     pub routing_id: String,
+    /// WhatsApp: its business account id (template reviews name it).
+    pub business_account_id: Option<String>,
     /// The opened app secret (signing key, inbound token).
     pub app_secret: Option<String>,
     /// The opened access token (Graph API sends).
@@ -51,6 +53,7 @@ impl RoutedAccount {
                 channel,
                 division_id: row.division_id,
             },
+            business_account_id: row.whatsapp_business_account_id,
             routing_id: row
                 .phone_number_id
                 .or(row.instagram_account_id)

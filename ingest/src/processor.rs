@@ -14,11 +14,15 @@ use std::time::Duration;
 use chrono::{DateTime, TimeZone, Utc};
 use futures_util::stream::{self, StreamExt};
 use omnistream_commands::inbound::{self, Author, ChannelMessage, EmailThreading, Identity};
+use omnistream_commands::wa_templates as template_commands;
 use omnistream_commands::{claims, CommandBus, CommandContext, CommandError, Scope};
 use omnistream_domain::conversation::{
     Conversation, ConversationCommand, DeliveryStatus, MessageBody, MessageType, ProviderAttachment, MAX_TEXT_CHARS,
 };
+use omnistream_domain::wa_template::{TemplateStatus, WaTemplateStatusChanged};
 use omnistream_domain::{Actor, DomainError};
+use omnistream_projections::channels::templates;
+use omnistream_projections::TenantScope;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 use sqlx::PgPool;
@@ -56,12 +60,17 @@ type Lane = Vec<(Uuid, Arc<RoutedAccount>, Work)>;
 enum Work {
     Message(Box<ChannelMessage>),
     Status(StatusReport),
+    TemplateReview(whatsapp::TemplateReview),
+    /// A change we keep in the log without acting on it (its `field`).
+    Noted(String),
 }
 
 /// How one item ended.
 enum Done {
     Recorded(inbound::Recorded),
     Status { matched: bool, changed: bool },
+    Reviewed { templates: usize },
+    Noted(String),
     Refused { item: String, reason: String },
 }
 
@@ -177,6 +186,20 @@ fn whatsapp_work(account: &RoutedAccount, body: &[u8]) -> Result<Vec<(String, Wo
                         at: unix_seconds(s.timestamp),
                     }),
                 ));
+            }
+            whatsapp::Item::TemplateReview(review)
+                if account.business_account_id.as_deref() == Some(review.business_account_id.as_str()) =>
+            {
+                work.push((
+                    format!("template:{}:{}", review.name, review.language),
+                    Work::TemplateReview(review),
+                ));
+            }
+            whatsapp::Item::AccountChange {
+                business_account_id,
+                field,
+            } if account.business_account_id.as_deref() == Some(business_account_id.as_str()) => {
+                work.push((format!("change:{field}"), Work::Noted(field)));
             }
             // Another account's item in a shared delivery: its own logged copy handles it.
             _ => {}
@@ -432,6 +455,15 @@ impl Processor {
                                 done.push((delivery_id, self.track(&ctx, &account, report).await));
                                 continue;
                             }
+                            Work::TemplateReview(review) => {
+                                let ctx = Self::context(delivery_id, &account);
+                                done.push((delivery_id, self.review(&ctx, &account, review).await));
+                                continue;
+                            }
+                            Work::Noted(field) => {
+                                done.push((delivery_id, Ok(Done::Noted(field))));
+                                continue;
+                            }
                         };
                         // A delivery's chat messages from this customer go in one commit.
                         let mut group = vec![*first];
@@ -481,6 +513,7 @@ impl Processor {
 
     fn outcome(&self, delivery: &ClaimedDelivery, results: Vec<Result<Done, CommandError>>) -> Outcome {
         let (mut messages, mut duplicates, mut statuses, mut unmatched) = (0, 0, 0, 0);
+        let (mut reviewed, mut noted) = (0, Vec::new());
         let mut refused = Vec::new();
         let mut subjects = Vec::new();
         for result in results {
@@ -497,6 +530,8 @@ impl Processor {
                 }
                 Ok(Done::Status { matched: false, .. }) => unmatched += 1,
                 Ok(Done::Status { changed, .. }) => statuses += u32::from(changed),
+                Ok(Done::Reviewed { templates }) => reviewed += templates,
+                Ok(Done::Noted(field)) => noted.push(field),
                 Ok(Done::Refused { item, reason }) => refused.push(json!({"item": item, "reason": reason})),
                 Err(error) => return self.retry(delivery, error.to_string()),
             }
@@ -507,6 +542,8 @@ impl Processor {
                 "duplicates": duplicates,
                 "statuses": statuses,
                 "unmatched_statuses": unmatched,
+                "templates_reviewed": reviewed,
+                "changes_not_acted_on": noted,
                 "refused": refused,
             }),
             subjects,
@@ -556,6 +593,43 @@ impl Processor {
             );
         }
         results
+    }
+
+    /// Records Meta's review on the tenant's templates of that name and language.
+    async fn review(
+        &self,
+        ctx: &CommandContext,
+        account: &RoutedAccount,
+        review: whatsapp::TemplateReview,
+    ) -> Result<Done, CommandError> {
+        let status = match review.event.as_str() {
+            "APPROVED" => TemplateStatus::Approved,
+            "PENDING" | "IN_APPEAL" | "PENDING_DELETION" => TemplateStatus::Pending,
+            _ => TemplateStatus::Rejected,
+        };
+        let reason = match (status, review.reason) {
+            (TemplateStatus::Rejected, Some(reason)) => Some(format!("{}: {reason}", review.event)),
+            (TemplateStatus::Rejected, None) => Some(review.event.clone()),
+            (_, reason) => reason,
+        };
+        let scope = TenantScope::new(account.account.tenant_id);
+        let ids = templates::under_review(
+            &self.pool,
+            scope,
+            &review.business_account_id,
+            &review.name,
+            &review.language,
+        )
+        .await
+        .map_err(|e| CommandError::Storage(e.to_string()))?;
+        for id in &ids {
+            let change = WaTemplateStatusChanged {
+                status,
+                reason: reason.clone(),
+            };
+            template_commands::set_status(&self.bus, ctx, *id, change).await?;
+        }
+        Ok(Done::Reviewed { templates: ids.len() })
     }
 
     async fn track(

@@ -98,6 +98,7 @@ impl Ingestor {
         };
         let describe = || match route {
             Route::WhatsappPhoneNumber(v) => format!("phone number id {v}"),
+            Route::WhatsappBusinessAccount(v) => format!("WhatsApp business account {v}"),
             Route::InstagramAccount(v) => format!("Instagram account {v}"),
             Route::EmailInbox(v) => format!("inbox {v}"),
             Route::VerifyToken { .. } => "this verify token".into(),
@@ -179,19 +180,23 @@ impl Ingestor {
             return Err(unauthorized(SignatureError::Missing));
         }
         let items = whatsapp::parse(body)?;
-        let numbers: BTreeSet<&str> = items
+        let routes: BTreeSet<Route<'_>> = items
             .iter()
             .map(|item| match item {
-                whatsapp::Item::Message(m) => m.phone_number_id.as_str(),
-                whatsapp::Item::Status(s) => s.phone_number_id.as_str(),
+                whatsapp::Item::Message(m) => Route::WhatsappPhoneNumber(&m.phone_number_id),
+                whatsapp::Item::Status(s) => Route::WhatsappPhoneNumber(&s.phone_number_id),
+                whatsapp::Item::TemplateReview(r) => Route::WhatsappBusinessAccount(&r.business_account_id),
+                whatsapp::Item::AccountChange {
+                    business_account_id, ..
+                } => Route::WhatsappBusinessAccount(business_account_id),
             })
             .collect();
-        let mut accounts = Vec::new();
-        for number in numbers {
-            accounts.push(
-                self.account(Route::WhatsappPhoneNumber(number), Source::Whatsapp)
-                    .await?,
-            );
+        let mut accounts: Vec<Arc<RoutedAccount>> = Vec::new();
+        for route in routes {
+            let account = self.account(route, Source::Whatsapp).await?;
+            if !accounts.iter().any(|a| a.account.id == account.account.id) {
+                accounts.push(account);
+            }
         }
         Self::check_meta(&accounts, body, signature)?;
         self.log(

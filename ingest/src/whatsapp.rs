@@ -7,13 +7,38 @@ use serde_json::Value;
 
 use crate::payload::{meta_entries, PayloadError};
 
-/// One thing a delivery reports, on a phone number of ours.
+/// One thing a delivery reports, on a phone number or business account of ours.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Item {
     /// A customer wrote.
     Message(InboundMessage),
     /// One of our messages moved on (sent, delivered, read, failed).
     Status(StatusUpdate),
+    /// Meta reviewed one of the business account's templates.
+    TemplateReview(TemplateReview),
+    /// Another change of the business account (quality, account updates, ...): kept in the
+    /// delivery log, not acted on.
+    AccountChange {
+        /// The WhatsApp business account id (the entry's id).
+        business_account_id: String,
+        /// The change's `field`.
+        field: String,
+    },
+}
+
+/// Meta's review of a message template (`message_template_status_update`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct TemplateReview {
+    /// The WhatsApp business account id (the entry's id).
+    pub business_account_id: String,
+    /// The template's name.
+    pub name: String,
+    /// Its language code.
+    pub language: String,
+    /// `APPROVED`, `REJECTED`, `PENDING`, `PAUSED`, `DISABLED`, ...
+    pub event: String,
+    /// Meta's reason.
+    pub reason: Option<String>,
 }
 
 /// A customer's message.
@@ -76,12 +101,24 @@ pub struct StatusUpdate {
 #[derive(Deserialize)]
 struct Entry {
     #[serde(default)]
+    id: String,
+    #[serde(default)]
     changes: Vec<Change>,
 }
 
 #[derive(Deserialize)]
 struct Change {
-    value: ChangeValue,
+    #[serde(default)]
+    field: Option<String>,
+    value: Value,
+}
+
+#[derive(Deserialize)]
+struct TemplateStatusValue {
+    event: String,
+    message_template_name: String,
+    message_template_language: String,
+    reason: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -180,8 +217,32 @@ fn content(message: &RawMessage, raw: &Value) -> Result<Content, PayloadError> {
 pub fn parse(raw_body: &[u8]) -> Result<Vec<Item>, PayloadError> {
     let entries: Vec<Entry> = meta_entries(raw_body, "whatsapp_business_account")?;
     let mut items = Vec::new();
-    for change in entries.into_iter().flat_map(|e| e.changes) {
-        let value = change.value;
+    for (entry_id, change) in entries
+        .into_iter()
+        .flat_map(|e| e.changes.into_iter().map(move |c| (e.id.clone(), c)))
+    {
+        match change.field.as_deref().unwrap_or("messages") {
+            "messages" => {}
+            "message_template_status_update" => {
+                let review: TemplateStatusValue = serde_json::from_value(change.value)?;
+                items.push(Item::TemplateReview(TemplateReview {
+                    business_account_id: entry_id,
+                    name: review.message_template_name,
+                    language: review.message_template_language,
+                    event: review.event,
+                    reason: review.reason.filter(|r| !r.is_empty() && r != "NONE"),
+                }));
+                continue;
+            }
+            other => {
+                items.push(Item::AccountChange {
+                    business_account_id: entry_id,
+                    field: other.to_owned(),
+                });
+                continue;
+            }
+        }
+        let value: ChangeValue = serde_json::from_value(change.value)?;
         let phone_number_id = value.metadata.phone_number_id;
         for raw in &value.messages {
             let message: RawMessage = serde_json::from_value(raw.clone())?;
@@ -276,7 +337,7 @@ mod tests {
                     s.provider_message_id.as_str(),
                     s.status.as_str(),
                 ),
-                Item::Message(_) => panic!("a status"),
+                other => panic!("a status, not {other:?}"),
             })
             .collect();
         assert_eq!(
@@ -291,6 +352,32 @@ mod tests {
             panic!("a status")
         };
         assert_eq!(failed.errors[0]["code"], 131047);
+    }
+
+    #[test]
+    fn template_reviews_and_other_account_changes_are_read() {
+        let body = br#"{"object":"whatsapp_business_account","entry":[{"id":"102290129340398","time":1750000000,"changes":[
+          {"field":"message_template_status_update","value":{"event":"REJECTED","message_template_id":594425479261596,
+           "message_template_name":"order_update","message_template_language":"en_US","reason":"INVALID_FORMAT"}},
+          {"field":"phone_number_quality_update","value":{"display_phone_number":"15550783881","event":"FLAGGED"}}]}]}"#;
+        let items = parse(body).unwrap();
+        assert_eq!(
+            items[0],
+            Item::TemplateReview(TemplateReview {
+                business_account_id: "102290129340398".into(),
+                name: "order_update".into(),
+                language: "en_US".into(),
+                event: "REJECTED".into(),
+                reason: Some("INVALID_FORMAT".into()),
+            })
+        );
+        assert_eq!(
+            items[1],
+            Item::AccountChange {
+                business_account_id: "102290129340398".into(),
+                field: "phone_number_quality_update".into()
+            }
+        );
     }
 
     #[test]

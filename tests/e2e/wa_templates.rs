@@ -192,3 +192,95 @@ async fn approved_templates_are_sent_with_their_parameters() {
     )
     .await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metas_template_reviews_arrive_by_webhook() {
+    let app = omnistream_tests::spawn_app().await;
+    let admin = app.register("Acme").await;
+    let account = connect(
+        &app,
+        &admin,
+        json!({"channel": "whatsapp", "name": "Support", "phone_number_id": "300000001",
+               "whatsapp_business_account_id": "102290129340398",
+               "access_token": "t-1234", "app_secret": APP_SECRET, "verify_token": "v-300000001"}),
+    )
+    .await;
+    let created = app
+        .call(
+            &admin,
+            Method::POST,
+            "/api/wa-templates",
+            Some(
+                json!({"account_id": account["id"], "name": "order_update", "language": "en_US", "category": "utility",
+                        "components": {"body": "Order {{1}} shipped."}}),
+            ),
+            StatusCode::CREATED,
+        )
+        .await;
+    let id = created["id"].as_str().unwrap().to_owned();
+    let review = |event: &str, reason: &str| {
+        serde_json::to_vec(&json!({"object": "whatsapp_business_account", "entry": [{"id": "102290129340398", "time": 1750000000, "changes": [
+            {"field": "message_template_status_update", "value": {"event": event, "message_template_id": 594425479261596_i64,
+             "message_template_name": "order_update", "message_template_language": "en_US", "reason": reason}},
+            {"field": "phone_number_quality_update", "value": {"display_phone_number": "15550783881", "event": "FLAGGED"}}
+        ]}]}))
+        .unwrap()
+    };
+    let rejected = review("REJECTED", "INVALID_FORMAT");
+    expect_json(
+        post(
+            &app,
+            "/api/webhooks/whatsapp",
+            &rejected,
+            Some(&sign(APP_SECRET, &rejected)),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    processed(&app).await;
+    app.caught_up("channels").await;
+    let template = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/wa-templates/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(template["status"], "rejected");
+    assert_eq!(template["status_reason"], "REJECTED: INVALID_FORMAT");
+    let outcome: serde_json::Value = sqlx::query_scalar("SELECT outcome FROM webhook_deliveries")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(outcome["templates_reviewed"], 1);
+    assert_eq!(outcome["changes_not_acted_on"], json!(["phone_number_quality_update"]));
+
+    let approved = review("APPROVED", "NONE");
+    expect_json(
+        post(
+            &app,
+            "/api/webhooks/whatsapp",
+            &approved,
+            Some(&sign(APP_SECRET, &approved)),
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    processed(&app).await;
+    app.caught_up("channels").await;
+    let template = app
+        .call(
+            &admin,
+            Method::GET,
+            &format!("/api/wa-templates/{id}"),
+            None,
+            StatusCode::OK,
+        )
+        .await;
+    assert_eq!(template["status"], "approved");
+    assert!(template.get("status_reason").is_none(), "{template}");
+}

@@ -156,10 +156,13 @@ pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<A
 }
 
 /// What a delivery is routed by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Route<'a> {
     /// A WhatsApp phone number id.
     WhatsappPhoneNumber(&'a str),
+    /// A WhatsApp business account id (template reviews, account changes): its first
+    /// number's account.
+    WhatsappBusinessAccount(&'a str),
     /// An Instagram account id.
     InstagramAccount(&'a str),
     /// An inbound e-mail address (lower case).
@@ -177,12 +180,13 @@ pub enum Route<'a> {
 pub async fn route(pool: &PgPool, route: Route<'_>) -> Result<Option<AccountRow>, ProjectionError> {
     let (condition, channel, value) = match route {
         Route::WhatsappPhoneNumber(v) => ("a.phone_number_id = $2", "whatsapp", v),
+        Route::WhatsappBusinessAccount(v) => ("a.whatsapp_business_account_id = $2", "whatsapp", v),
         Route::InstagramAccount(v) => ("a.instagram_account_id = $2", "instagram", v),
         Route::EmailInbox(v) => ("a.email_address = $2", "email", v),
         Route::VerifyToken { channel, digest } => ("a.verify_token_digest = $2", channel, digest),
     };
     Ok(sqlx::query_as(&format!(
-        "SELECT {COLUMNS} FROM {FROM} WHERE a.channel = $1 AND {condition} AND NOT a.deleted LIMIT 1"
+        "SELECT {COLUMNS} FROM {FROM} WHERE a.channel = $1 AND {condition} AND NOT a.deleted ORDER BY a.id LIMIT 1"
     ))
     .bind(channel)
     .bind(value)

@@ -115,3 +115,25 @@ pub async fn get(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Option<T
     .fetch_optional(pool)
     .await?)
 }
+
+/// The tenant's live templates of this name and language on the accounts of a WhatsApp
+/// business account (Meta reviews templates per business account).
+pub async fn under_review(
+    pool: &PgPool,
+    scope: TenantScope,
+    business_account_id: &str,
+    name: &str,
+    language: &str,
+) -> Result<Vec<Uuid>, ProjectionError> {
+    Ok(sqlx::query_scalar(
+        "SELECT t.id FROM rm.wa_templates t JOIN rm.integration_accounts a ON a.id = t.account_id \
+         WHERE t.tenant_id = $1 AND NOT t.deleted AND t.name = $3 AND t.language = $4 \
+         AND a.whatsapp_business_account_id = $2 ORDER BY t.id",
+    )
+    .bind(scope.tenant_id())
+    .bind(business_account_id)
+    .bind(name)
+    .bind(language)
+    .fetch_all(pool)
+    .await?)
+}
