@@ -95,6 +95,7 @@ pub fn start_ingest(
     pool: &sqlx::PgPool,
     bus: &CommandBus,
     secrets: &SecretsKey,
+    media: &MediaStore,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Ingestor> {
     let accounts = Accounts::new(pool.clone(), secrets.clone());
@@ -111,7 +112,13 @@ pub fn start_ingest(
             retry_base: config.delivery_retry_base,
             max_attempts: config.delivery_max_attempts,
         };
-        let worker = DeliveryWorker::new(pool.clone(), bus.clone(), accounts.clone(), settings)?;
+        let worker = DeliveryWorker::new(
+            pool.clone(),
+            bus.clone(),
+            accounts.clone(),
+            Some(media.clone()),
+            settings,
+        )?;
         tokio::spawn(worker.run(shutdown.clone()));
     }
     let (pool, retention, mut shutdown) = (pool.clone(), config.webhook_retention, shutdown);
@@ -196,11 +203,11 @@ impl Application {
             .unwrap_or_default();
         tracing::info!(address = %format!("{}:{port}", config.bind.ip()), "listening");
         let bus = CommandBus::new(reader.clone());
-        let ingest = start_ingest(&config, &pool, &bus, &secrets, shutdown_rx_ingest)?;
         let media = match &config.media_store {
             Some(url) => MediaStore::s3(url)?,
             None => MediaStore::local(&config.media_dir)?,
         };
+        let ingest = start_ingest(&config, &pool, &bus, &secrets, &media, shutdown_rx_ingest)?;
         let state = Arc::new(AppState {
             pool,
             store,

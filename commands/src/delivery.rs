@@ -1,16 +1,20 @@
 //! The write side of outbound delivery: what a queued message needs to be sent (its body, its
 //! recipient, the e-mail thread it answers), and recording each attempt's result.
 
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use futures_util::StreamExt;
 use omnistream_domain::claim::ClaimCommand;
 use omnistream_domain::contact::Contact;
 use omnistream_domain::conversation::{
     Conversation, ConversationCommand, ConversationEvent, DeliveryStatus, MessageQueued,
 };
-use omnistream_domain::Aggregate;
+use omnistream_domain::media::{Media, MediaEvent};
+use omnistream_domain::{Aggregate, DomainError};
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
+use crate::media::MediaStore;
 use crate::{claims, CommandBus, CommandContext, CommandError, Scope};
 
 /// A queued message with what sending it needs.
@@ -66,6 +70,50 @@ pub async fn outgoing(
         contact,
         thread,
     }))
+}
+
+/// An uploaded file a message carries, read for sending.
+#[derive(Debug, Clone)]
+pub struct Attachment {
+    /// Its name as uploaded.
+    pub file_name: String,
+    /// Its content type.
+    pub content_type: String,
+    /// Its content.
+    pub content: Bytes,
+}
+
+/// The uploaded media of a message, read from the media store.
+pub async fn attachments(
+    bus: &CommandBus,
+    store: &MediaStore,
+    scope: Scope,
+    media_ids: &[Uuid],
+) -> Result<Vec<Attachment>, CommandError> {
+    let mut files = Vec::with_capacity(media_ids.len());
+    for media_id in media_ids {
+        let recorded = bus.store().read_stream(&Media::stream_id(media_id), 1).await?;
+        let uploaded = match recorded.first().filter(|e| e.tenant_id == scope.tenant_id()) {
+            Some(event) => match event.decode::<MediaEvent>()? {
+                MediaEvent::MediaUploaded(uploaded) => uploaded,
+            },
+            None => return Err(DomainError::NotFound("media").into()),
+        };
+        let mut stream = store
+            .open(uploaded.tenant_id, &uploaded.sha256, None)
+            .await
+            .map_err(|e| CommandError::Storage(e.to_string()))?;
+        let mut content = Vec::with_capacity(usize::try_from(uploaded.size).unwrap_or_default());
+        while let Some(chunk) = stream.next().await {
+            content.extend_from_slice(&chunk.map_err(|e| CommandError::Storage(e.to_string()))?);
+        }
+        files.push(Attachment {
+            file_name: uploaded.file_name,
+            content_type: uploaded.content_type,
+            content: Bytes::from(content),
+        });
+    }
+    Ok(files)
 }
 
 /// Records that the provider took a message: its id, and the claims that let status reports

@@ -312,3 +312,104 @@ async fn instagram_replies_go_through_the_send_api() {
         json!({"recipient": {"id": "6543219876500001"}, "message": {"text": "IDR 150.000"}})
     );
 }
+
+/// Uploads a file; answers its media id.
+async fn upload(app: &TestApp, admin: &Session, name: &str, mime: &str, content: &[u8]) -> Value {
+    let part = reqwest::multipart::Part::bytes(content.to_vec())
+        .file_name(name.to_owned())
+        .mime_str(mime)
+        .unwrap();
+    let response = app
+        .as_session(Method::POST, "/api/media", &admin.token)
+        .multipart(reqwest::multipart::Form::new().part("file", part))
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, StatusCode::CREATED).await["id"].clone()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_out_uploaded_to_whatsapp_and_attached_to_emails() {
+    let graph = GraphStandIn::start().await;
+    let smtp = SmtpStandIn::start().await;
+    let (graph_url, smtp_url) = (graph.url.clone(), smtp.url.clone());
+    let app = spawn_app_with(move |config| {
+        config.meta_graph_url = graph_url;
+        config.smtp_url = Some(smtp_url);
+    })
+    .await;
+    let admin = app.register("Acme").await;
+    let conversation = whatsapp_conversation(&app, &admin, "106500000077").await;
+    let photo = upload(&app, &admin, "blue.jpg", "image/jpeg", b"\xff\xd8\xff-a-blue-shirt").await;
+    let id = conversation["id"].as_str().unwrap();
+    let sent = app
+        .call(
+            &admin,
+            Method::POST,
+            &format!("/api/conversations/{id}/messages"),
+            Some(json!({"text": "This one?", "media_ids": [photo]})),
+            StatusCode::CREATED,
+        )
+        .await;
+    message_with_status(&app, &admin, &conversation, &sent["id"], "sent").await;
+    let uploads = graph.uploads();
+    assert_eq!(uploads.len(), 1);
+    assert_eq!(uploads[0].account, "106500000077");
+    assert_eq!(uploads[0].file_name, "blue.jpg");
+    assert_eq!(uploads[0].content, b"\xff\xd8\xff-a-blue-shirt");
+    assert!(uploads[0]
+        .fields
+        .contains(&("messaging_product".into(), "whatsapp".into())));
+    assert_eq!(
+        graph.calls()[0].body,
+        json!({"messaging_product": "whatsapp", "recipient_type": "individual", "to": "16505551234",
+               "type": "image", "image": {"id": "media.1", "caption": "This one?"}})
+    );
+
+    connect(
+        &app,
+        &admin,
+        json!({"channel": "email", "provider": "postmark", "name": "Help", "email_address": "help@acme.test", "app_secret": "tok"}),
+    )
+    .await;
+    let inbound = serde_json::to_vec(&json!({
+        "From": "budi@example.test", "FromFull": {"Email": "budi@example.test", "Name": "Budi", "MailboxHash": ""},
+        "ToFull": [{"Email": "help@acme.test", "Name": "", "MailboxHash": ""}], "Subject": "Invoice",
+        "MessageID": "x", "MailboxHash": "", "TextBody": "Send the invoice?", "StrippedTextReply": "",
+        "Headers": [{"Name": "Message-ID", "Value": "<inv@example.test>"}], "Attachments": []
+    }))
+    .unwrap();
+    let response = app
+        .request(Method::POST, "/api/webhooks/email/postmark?token=tok")
+        .header("content-type", "application/json")
+        .body(inbound)
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, StatusCode::OK).await;
+    processed(&app).await;
+    let email_conversation = conversations(&app, &admin, "channel=email").await.remove(0);
+    let invoice = upload(
+        &app,
+        &admin,
+        "invoice-7.pdf",
+        "application/pdf",
+        b"%PDF-1.4 invoice seven",
+    )
+    .await;
+    let email_id = email_conversation["id"].as_str().unwrap();
+    let sent = app
+        .call(
+            &admin,
+            Method::POST,
+            &format!("/api/conversations/{email_id}/messages"),
+            Some(json!({"text": "Attached.", "media_ids": [invoice], "message_type": "document"})),
+            StatusCode::CREATED,
+        )
+        .await;
+    message_with_status(&app, &admin, &email_conversation, &sent["id"], "sent").await;
+    let data = &smtp.mails()[0].data;
+    assert!(data.contains("Content-Type: multipart/mixed"), "{data}");
+    assert!(data.contains("filename=\"invoice-7.pdf\""), "{data}");
+    assert!(data.contains("Attached."), "{data}");
+}

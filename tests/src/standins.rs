@@ -22,9 +22,23 @@ pub struct GraphCall {
     pub body: Value,
 }
 
+/// A file the Graph stand-in received on `/{account}/media`.
+#[derive(Debug, Clone)]
+pub struct GraphUpload {
+    /// The account id in the path.
+    pub account: String,
+    /// The text fields (`messaging_product`, `type`).
+    pub fields: Vec<(String, String)>,
+    /// The file's name.
+    pub file_name: String,
+    /// The file's content.
+    pub content: Vec<u8>,
+}
+
 #[derive(Default)]
 struct GraphState {
     calls: Mutex<Vec<GraphCall>>,
+    uploads: Mutex<Vec<GraphUpload>>,
     /// Answers to give, in order; once empty, every send succeeds.
     script: Mutex<VecDeque<(u16, Value)>>,
 }
@@ -74,6 +88,33 @@ async fn graph_send(
         .body(answer.to_string())
 }
 
+#[handler]
+async fn graph_media(
+    Path(account): Path<String>,
+    mut multipart: poem::web::Multipart,
+    Data(state): Data<&Arc<GraphState>>,
+) -> Json<Value> {
+    let mut upload = GraphUpload {
+        account,
+        fields: Vec::new(),
+        file_name: String::new(),
+        content: Vec::new(),
+    };
+    while let Ok(Some(field)) = multipart.next_field().await {
+        let name = field.name().unwrap_or_default().to_owned();
+        match field.file_name().map(str::to_owned) {
+            Some(file_name) => {
+                upload.file_name = file_name;
+                upload.content = field.bytes().await.unwrap_or_default();
+            }
+            None => upload.fields.push((name, field.text().await.unwrap_or_default())),
+        }
+    }
+    let mut uploads = state.uploads.lock().unwrap();
+    uploads.push(upload);
+    Json(json!({"id": format!("media.{}", uploads.len())}))
+}
+
 impl GraphStandIn {
     /// Starts it on a free loopback port.
     pub async fn start() -> Self {
@@ -82,6 +123,7 @@ impl GraphStandIn {
         let state = Arc::new(GraphState::default());
         let app = Route::new()
             .at("/v21.0/:account/messages", post(graph_send))
+            .at("/v21.0/:account/media", post(graph_media))
             .data(state.clone());
         tokio::spawn(Server::new_with_acceptor(acceptor).run(app));
         Self {
@@ -98,6 +140,11 @@ impl GraphStandIn {
     /// The calls so far.
     pub fn calls(&self) -> Vec<GraphCall> {
         self.state.calls.lock().unwrap().clone()
+    }
+
+    /// The files uploaded so far.
+    pub fn uploads(&self) -> Vec<GraphUpload> {
+        self.state.uploads.lock().unwrap().clone()
     }
 }
 

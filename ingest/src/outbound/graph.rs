@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use omnistream_commands::delivery::Attachment;
+
 use super::SendError;
 
 /// A Graph API client at a base URL (`OMNISTREAM_META_GRAPH_URL`).
@@ -38,6 +40,11 @@ impl Graph {
             .send()
             .await
             .map_err(|e| SendError::Retryable(format!("Graph API unreachable: {e}")))?;
+        Self::answer(response).await
+    }
+
+    /// A response's JSON, or the error it stands for (5xx and 429 retryable, 4xx final).
+    async fn answer(response: reqwest::Response) -> Result<Value, SendError> {
         let status = response.status();
         let answer: Value = response.json().await.unwrap_or(Value::Null);
         if status.is_success() {
@@ -58,6 +65,37 @@ impl Graph {
         } else {
             Err(SendError::Final(reason))
         }
+    }
+
+    /// Uploads a file for WhatsApp (`/{phone_number_id}/media`); answers its media id.
+    pub async fn whatsapp_media(
+        &self,
+        token: &str,
+        phone_number_id: &str,
+        file: &Attachment,
+    ) -> Result<String, SendError> {
+        let part = reqwest::multipart::Part::bytes(file.content.to_vec())
+            .file_name(file.file_name.clone())
+            .mime_str(&file.content_type)
+            .map_err(|e| SendError::Final(format!("the file's content type is not usable: {e}")))?;
+        let form = reqwest::multipart::Form::new()
+            .text("messaging_product", "whatsapp")
+            .text("type", file.content_type.clone())
+            .part("file", part);
+        let response = self
+            .client
+            .post(format!("{}/{phone_number_id}/media", self.base))
+            .bearer_auth(token)
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| SendError::Retryable(format!("Graph API unreachable: {e}")))?;
+        let answer = Self::answer(response).await?;
+        answer
+            .get("id")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .ok_or_else(|| SendError::Retryable("the Graph API answer carries no media id".into()))
     }
 
     /// Sends a WhatsApp message (`message` holds `type` and its object); answers its `wamid`.

@@ -15,8 +15,9 @@ use std::time::Duration;
 
 use chrono::Utc;
 use futures_util::stream::{self, StreamExt};
-use omnistream_commands::delivery::{self, Outgoing};
+use omnistream_commands::delivery::{self, Attachment, Outgoing};
 use omnistream_commands::jobs::{self, Job};
+use omnistream_commands::media::MediaStore;
 use omnistream_commands::{CommandBus, CommandContext, CommandError, Scope};
 use omnistream_domain::conversation::{Channel, TemplateMessage};
 use omnistream_domain::{Actor, DomainError};
@@ -29,6 +30,16 @@ use uuid::Uuid;
 use crate::accounts::{Accounts, RoutedAccount};
 use graph::Graph;
 use smtp::{Email, Mailer};
+
+/// The WhatsApp message type of a file's content type.
+fn whatsapp_kind(content_type: &str) -> &'static str {
+    match content_type.split('/').next().unwrap_or_default() {
+        "image" => "image",
+        "video" => "video",
+        "audio" => "audio",
+        _ => "document",
+    }
+}
 
 /// Why a send did not go through.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +73,7 @@ pub struct DeliveryWorker {
     accounts: Accounts,
     graph: Graph,
     mailer: Option<Mailer>,
+    media: Option<MediaStore>,
     settings: Arc<DeliverySettings>,
 }
 
@@ -70,8 +82,14 @@ fn final_error(message: impl Into<String>) -> SendError {
 }
 
 impl DeliveryWorker {
-    /// A worker with these settings.
-    pub fn new(pool: PgPool, bus: CommandBus, accounts: Accounts, settings: DeliverySettings) -> anyhow::Result<Self> {
+    /// A worker with these settings, reading uploaded files from `media`.
+    pub fn new(
+        pool: PgPool,
+        bus: CommandBus,
+        accounts: Accounts,
+        media: Option<MediaStore>,
+        settings: DeliverySettings,
+    ) -> anyhow::Result<Self> {
         let graph = Graph::new(&settings.graph_url)?;
         let mailer = settings.smtp_url.as_deref().map(Mailer::from_url).transpose()?;
         Ok(Self {
@@ -80,6 +98,7 @@ impl DeliveryWorker {
             accounts,
             graph,
             mailer,
+            media,
             settings: Arc::new(settings),
         })
     }
@@ -183,6 +202,25 @@ impl DeliveryWorker {
         }
     }
 
+    /// The message's uploaded files, read from the media store.
+    async fn files(&self, outgoing: &Outgoing) -> Result<Vec<Attachment>, SendError> {
+        let ids = &outgoing.queued.body.media_ids;
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let store = self
+            .media
+            .as_ref()
+            .ok_or_else(|| final_error("this process has no media store to read files from"))?;
+        let scope = Scope::Tenant(outgoing.conversation.tenant_id);
+        delivery::attachments(&self.bus, store, scope, ids)
+            .await
+            .map_err(|error| match error {
+                CommandError::Domain(e) => SendError::Final(e.to_string()),
+                other => SendError::Retryable(other.to_string()),
+            })
+    }
+
     async fn send_template(
         &self,
         account: &RoutedAccount,
@@ -223,12 +261,10 @@ impl DeliveryWorker {
         if let Some(template) = &body.template {
             return self.send_template(account, outgoing, template).await;
         }
-        if !body.media_ids.is_empty() {
-            return Err(final_error(
-                "sending uploaded media through a provider is not supported yet; send a text or a link",
-            ));
+        let files = self.files(outgoing).await?;
+        if text.is_none() && files.is_empty() {
+            return Err(final_error("the message has nothing to send"));
         }
-        let text = text.ok_or_else(|| final_error("the message has no text to send"))?;
         let profile = &outgoing.contact.profile;
         match outgoing.conversation.channel {
             Some(Channel::Whatsapp) => {
@@ -240,7 +276,22 @@ impl DeliveryWorker {
                     .access_token
                     .as_deref()
                     .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
-                let message = json!({"type": "text", "text": {"preview_url": false, "body": text}});
+                let message = match (files.as_slice(), text) {
+                    ([], Some(text)) => json!({"type": "text", "text": {"preview_url": false, "body": text}}),
+                    ([file], caption) => {
+                        let media_id = self.graph.whatsapp_media(token, &account.routing_id, file).await?;
+                        let kind = whatsapp_kind(&file.content_type);
+                        let mut media = json!({"id": media_id});
+                        if let (Some(caption), false) = (caption, kind == "audio") {
+                            media["caption"] = json!(caption);
+                        }
+                        if kind == "document" {
+                            media["filename"] = json!(file.file_name);
+                        }
+                        json!({"type": kind, kind: media})
+                    }
+                    _ => return Err(final_error("WhatsApp sends one file per message")),
+                };
                 self.graph
                     .whatsapp(token, &account.routing_id, to.trim_start_matches('+'), message)
                     .await
@@ -250,6 +301,12 @@ impl DeliveryWorker {
                     .instagram_id
                     .as_deref()
                     .ok_or_else(|| final_error("the contact has no Instagram id"))?;
+                if !files.is_empty() {
+                    return Err(final_error(
+                        "Instagram takes files by public URL only; send the file as a link",
+                    ));
+                }
+                let text = text.ok_or_else(|| final_error("the message has no text to send"))?;
                 let token = account
                     .access_token
                     .as_deref()
@@ -292,10 +349,11 @@ impl DeliveryWorker {
                         reply_to: &reply_to,
                         to,
                         subject: &subject,
-                        text,
+                        text: text.unwrap_or_default(),
                         message_id: &message_id,
                         in_reply_to: references.last().map(String::as_str),
                         references: &references,
+                        attachments: &files,
                     })
                     .await
             }

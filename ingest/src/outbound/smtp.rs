@@ -5,7 +5,10 @@ use std::time::Duration;
 
 use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::{Attachment as LettreAttachment, MultiPart, SinglePart};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+
+use omnistream_commands::delivery::Attachment;
 
 use super::SendError;
 
@@ -34,6 +37,8 @@ pub struct Email<'a> {
     pub in_reply_to: Option<&'a str>,
     /// The thread, oldest first.
     pub references: &'a [String],
+    /// Files to attach.
+    pub attachments: &'a [Attachment],
 }
 
 fn mailbox(field: &str, address: &str) -> Result<Mailbox, SendError> {
@@ -66,10 +71,23 @@ impl Mailer {
         if !email.references.is_empty() {
             builder = builder.references(email.references.join(" "));
         }
-        let message = builder
+        let text = SinglePart::builder()
             .header(ContentType::TEXT_PLAIN)
-            .body(email.text.to_owned())
-            .map_err(|e| SendError::Final(format!("the e-mail cannot be built: {e}")))?;
+            .body(email.text.to_owned());
+        let built = if email.attachments.is_empty() {
+            builder.singlepart(text)
+        } else {
+            let mut parts = MultiPart::mixed().singlepart(text);
+            for file in email.attachments {
+                let content_type = ContentType::parse(&file.content_type)
+                    .map_err(|e| SendError::Final(format!("the file's content type is not usable: {e}")))?;
+                parts = parts.singlepart(
+                    LettreAttachment::new(file.file_name.clone()).body(file.content.to_vec(), content_type),
+                );
+            }
+            builder.multipart(parts)
+        };
+        let message = built.map_err(|e| SendError::Final(format!("the e-mail cannot be built: {e}")))?;
         match self.transport.send(message).await {
             Ok(_) => Ok(email.message_id.to_owned()),
             Err(error) if error.is_permanent() => Err(SendError::Final(format!("SMTP refused it: {error}"))),
