@@ -287,7 +287,8 @@ pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
 pub fn ingestor_routes_for(state: SharedState) -> impl poem::Endpoint {
     let limits = body_limit::Limits {
         default: state.config.max_body_bytes,
-        uploads: state.config.max_body_bytes,
+        // E-mails carry their attachments.
+        uploads: state.config.media_max_bytes + 64 * 1024,
     };
     Route::new()
         .at("/metrics", get(prometheus_metrics))

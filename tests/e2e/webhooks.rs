@@ -661,3 +661,39 @@ async fn sendgrid_inbound_parse_is_taken_with_the_accounts_token() {
     assert_eq!(listed[0]["subject"], "Invoice 7");
     assert_eq!(listed[0]["last_message"]["preview"], "Is invoice 7 paid?");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn e_mails_with_attachments_beyond_the_api_body_limit_are_taken() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    connect(
+        &app,
+        &admin,
+        json!({"channel": "email", "provider": "postmark", "name": "Help", "email_address": "help@acme.test", "app_secret": "tok"}),
+    )
+    .await;
+    // A 3 MB attachment, base64 as Postmark sends it: over the 1 MiB API body limit.
+    let content = "QUJD".repeat(1024 * 1024);
+    let body = serde_json::to_vec(&json!({
+        "From": "budi@example.test", "FromFull": {"Email": "budi@example.test", "Name": "Budi", "MailboxHash": ""},
+        "ToFull": [{"Email": "help@acme.test", "Name": "", "MailboxHash": ""}], "Subject": "Scan",
+        "MessageID": "big", "MailboxHash": "", "TextBody": "Scan attached.", "StrippedTextReply": "",
+        "Headers": [{"Name": "Message-ID", "Value": "<big@example.test>"}],
+        "Attachments": [{"Name": "scan.pdf", "Content": content, "ContentType": "application/pdf", "ContentLength": 3145728}]
+    }))
+    .unwrap();
+    assert!(body.len() > 4 * 1024 * 1024);
+    let response = app
+        .request(Method::POST, "/api/webhooks/email/postmark?token=tok")
+        .header("content-type", "application/json")
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    expect_json(response, StatusCode::OK).await;
+    processed(&app).await;
+    let conversation = conversations(&app, &admin, "channel=email").await.remove(0);
+    let all = messages(&app, &admin, &conversation).await;
+    assert_eq!(all[0]["attachments"][0]["name"], "scan.pdf");
+    assert_eq!(all[0]["attachments"][0]["mime_type"], "application/pdf");
+}

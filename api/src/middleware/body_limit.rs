@@ -10,13 +10,19 @@ use poem::{Body, Endpoint, IntoResponse, Request, Response};
 pub struct Limits {
     /// For every route but uploads.
     pub default: usize,
-    /// For `POST /api/media`.
+    /// For `POST /api/media` and the e-mail receivers (e-mails carry their attachments).
     pub uploads: usize,
+}
+
+/// Whether a path takes files: uploads and inbound e-mail.
+fn takes_files(path: &str) -> bool {
+    let path = path.trim_end_matches('/');
+    path == "/api/media" || path.starts_with("/api/webhooks/email/")
 }
 
 /// The middleware, built with the limits.
 pub async fn limit<E: Endpoint>(next: E, mut req: Request, limits: Limits) -> poem::Result<Response> {
-    let max_bytes = if req.uri().path().trim_end_matches('/') == "/api/media" {
+    let max_bytes = if takes_files(req.uri().path()) {
         limits.uploads
     } else {
         limits.default
