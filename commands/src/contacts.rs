@@ -12,7 +12,7 @@ use serde_json::Value;
 use uuid::Uuid;
 
 use crate::bus::retry_on_conflict;
-use crate::{claims, CommandBus, CommandContext, CommandError, Executed};
+use crate::{claims, inbound, CommandBus, CommandContext, CommandError, Executed};
 
 /// Changes to a contact: `None` keeps a field; an empty string clears it.
 #[derive(Debug, Clone, Default)]
@@ -201,6 +201,12 @@ pub async fn merge(
             let conversation = bus
                 .load::<Conversation>(ctx.scope, &conversation_id.to_string())
                 .await?;
+            if let Some(account_id) = conversation.state.channel_account_id {
+                requests.extend(
+                    inbound::move_thread(bus, ctx, tenant_id, account_id, source_id, target_id, *conversation_id)
+                        .await?,
+                );
+            }
             requests.extend(conversation.decide(ctx, ConversationCommand::ChangeContact { contact_id: target_id })?);
         }
         let outcomes = bus.commit(requests).await?;

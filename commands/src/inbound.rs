@@ -280,6 +280,44 @@ pub async fn take_thread(
     claim_for(ctx, &thread, conversation_id)
 }
 
+/// Moves a conversation's thread on a chat account from one contact to another (a merge):
+/// the source's claim is given up, and the target's taken unless it holds an open
+/// conversation there already.
+pub async fn move_thread(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    tenant_id: Uuid,
+    account_id: Uuid,
+    source_id: Uuid,
+    target_id: Uuid,
+    conversation_id: Uuid,
+) -> Result<Vec<AppendRequest>, CommandError> {
+    let mut requests = Vec::new();
+    let source = claims::tenant_value(bus, tenant_id, "thread", &format!("{account_id}:{source_id}")).await?;
+    if source.state.owner == Some(conversation_id) {
+        requests.extend(source.decide(
+            ctx,
+            ClaimCommand::Release {
+                owner_id: conversation_id,
+            },
+        )?);
+    } else {
+        return Ok(requests);
+    }
+    let target = claims::tenant_value(bus, tenant_id, "thread", &format!("{account_id}:{target_id}")).await?;
+    let target_busy = match target.state.owner {
+        Some(current) => {
+            let state = bus.load::<Conversation>(ctx.scope, &current.to_string()).await?.state;
+            state.exists() && state.status != ConversationStatus::Closed
+        }
+        None => false,
+    };
+    if !target_busy {
+        requests.extend(claim_for(ctx, &target, conversation_id)?);
+    }
+    Ok(requests)
+}
+
 /// The contact holding the customer's identity; one is created (claiming it) when none does.
 async fn find_or_create_contact(
     bus: &CommandBus,

@@ -697,3 +697,49 @@ async fn e_mails_with_attachments_beyond_the_api_body_limit_are_taken() {
     assert_eq!(all[0]["attachments"][0]["name"], "scan.pdf");
     assert_eq!(all[0]["attachments"][0]["mime_type"], "application/pdf");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_merge_the_customers_next_message_lands_in_the_moved_conversation() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    whatsapp_account(&app, &admin, "400000001").await;
+    let write = |id: &'static str| {
+        let app = &app;
+        async move {
+            let body = serde_json::to_vec(&wa_message(
+                "400000001",
+                "6281500000001",
+                "Putri",
+                json!([{"from": "6281500000001", "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(),
+                        "type": "text", "text": {"body": id}}]),
+            ))
+            .unwrap();
+            expect_json(
+                post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
+                StatusCode::OK,
+            )
+            .await;
+            processed(app).await;
+        }
+    };
+    write("wamid.M1").await;
+    let before = conversations(&app, &admin, "channel=whatsapp").await.remove(0);
+    let source = before["contact"]["id"].as_str().unwrap().to_owned();
+    let target = app
+        .contact(&admin, json!({"name": "Putri Ayu", "email": "putri@example.test"}))
+        .await;
+    app.call(
+        &admin,
+        Method::POST,
+        &format!("/api/contacts/{target}/merge"),
+        Some(json!({"source_contact_id": source})),
+        StatusCode::OK,
+    )
+    .await;
+    write("wamid.M2").await;
+    let after = conversations(&app, &admin, "channel=whatsapp").await;
+    assert_eq!(after.len(), 1, "{after:?}");
+    assert_eq!(after[0]["id"], before["id"]);
+    assert_eq!(after[0]["contact"]["id"], target.to_string());
+    assert_eq!(messages(&app, &admin, &after[0]).await.len(), 2);
+}
