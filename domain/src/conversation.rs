@@ -28,6 +28,17 @@ pub enum Channel {
 }
 
 impl Channel {
+    /// The channel of a stored name.
+    pub fn parse(stored: &str) -> Option<Self> {
+        match stored {
+            "api" => Some(Channel::Api),
+            "whatsapp" => Some(Channel::Whatsapp),
+            "instagram" => Some(Channel::Instagram),
+            "email" => Some(Channel::Email),
+            _ => None,
+        }
+    }
+
     /// The stored name.
     pub fn as_str(self) -> &'static str {
         match self {

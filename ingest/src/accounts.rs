@@ -39,12 +39,7 @@ pub struct RoutedAccount {
 
 impl RoutedAccount {
     fn open(row: AccountRow, key: &SecretsKey) -> Self {
-        let channel = match row.channel.as_str() {
-            "whatsapp" => Channel::Whatsapp,
-            "instagram" => Channel::Instagram,
-            "email" => Channel::Email,
-            _ => Channel::Api,
-        };
+        let channel = Channel::parse(&row.channel).unwrap_or(Channel::Api);
         let secrets = row.secrets.0;
         Self {
             account: ChannelAccount {

@@ -3,30 +3,16 @@
 
 use std::time::Duration;
 
-use omnistream_tests::channels::{conversations, post, processed, sign, wa_message, whatsapp_account, APP_SECRET};
-use omnistream_tests::client::{expect_json, Session};
+use omnistream_tests::channels::{conversations, customer_writes, whatsapp_account};
+use omnistream_tests::client::Session;
 use omnistream_tests::{spawn_app, TestApp};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 
 /// A customer's WhatsApp message sent `hours_ago`; answers the conversation it is in.
 async fn customer_wrote(app: &TestApp, admin: &Session, number: &str, id: &str, hours_ago: i64) -> Value {
-    let timestamp = (chrono::Utc::now() - chrono::Duration::hours(hours_ago))
-        .timestamp()
-        .to_string();
-    let body = serde_json::to_vec(&wa_message(
-        number,
-        "16505550123",
-        "Sheena",
-        json!([{"from": "16505550123", "id": id, "timestamp": timestamp, "type": "text", "text": {"body": "hello"}}]),
-    ))
-    .unwrap();
-    expect_json(
-        post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
-        StatusCode::OK,
-    )
-    .await;
-    processed(app).await;
+    let sent_at = chrono::Utc::now() - chrono::Duration::hours(hours_ago);
+    customer_writes(app, number, ("16505550123", "Sheena"), id, sent_at, "hello").await;
     conversations(app, admin, "channel=whatsapp").await.remove(0)
 }
 
@@ -263,18 +249,6 @@ async fn a_business_initiated_whatsapp_conversation_opens_with_a_template() {
 
 /// A customer's WhatsApp message sent now from `wa_id`; answers its conversation.
 async fn customer_wrote_as(app: &TestApp, admin: &Session, number: &str, wa_id: &str, id: &str) -> Value {
-    let body = serde_json::to_vec(&wa_message(
-        number,
-        wa_id,
-        "Rina",
-        json!([{"from": wa_id, "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(), "type": "text", "text": {"body": "hi"}}]),
-    ))
-    .unwrap();
-    expect_json(
-        post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
-        StatusCode::OK,
-    )
-    .await;
-    processed(app).await;
+    customer_writes(app, number, (wa_id, "Rina"), id, chrono::Utc::now(), "hi").await;
     conversations(app, admin, "channel=whatsapp").await.remove(0)
 }

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use omnistream_tests::channels::{
-    connect, conversations, messages, post, processed, sign, wa_message, whatsapp_account, APP_SECRET,
+    connect, conversations, customer_writes, messages, post, processed, sign, whatsapp_account, APP_SECRET,
 };
 use omnistream_tests::client::{expect_json, Session};
 use omnistream_tests::standins::{GraphStandIn, SmtpStandIn};
@@ -16,20 +16,15 @@ use serde_json::{json, Value};
 /// A WhatsApp conversation opened by a customer's message; answers it.
 async fn whatsapp_conversation(app: &TestApp, admin: &Session, number: &str) -> Value {
     whatsapp_account(app, admin, number).await;
-    let now = chrono::Utc::now().timestamp().to_string();
-    let body = serde_json::to_vec(&wa_message(
+    customer_writes(
+        app,
         number,
-        "16505551234",
-        "Sheena",
-        json!([{"from": "16505551234", "id": "wamid.IN1", "timestamp": now, "type": "text", "text": {"body": "Blue?"}}]),
-    ))
-    .unwrap();
-    expect_json(
-        post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
-        StatusCode::OK,
+        ("16505551234", "Sheena"),
+        "wamid.IN1",
+        chrono::Utc::now(),
+        "Blue?",
     )
     .await;
-    processed(app).await;
     conversations(app, admin, "channel=whatsapp").await.remove(0)
 }
 

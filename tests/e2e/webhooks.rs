@@ -3,7 +3,8 @@
 
 use hmac::{Hmac, Mac};
 use omnistream_tests::channels::{
-    connect, conversations, deliveries, messages, post, processed, sign, wa_message, whatsapp_account, APP_SECRET,
+    connect, conversations, customer_writes, deliveries, messages, post, processed, sign, wa_message, whatsapp_account,
+    APP_SECRET,
 };
 use omnistream_tests::client::{expect_error, expect_json};
 use omnistream_tests::{spawn_app, spawn_app_with, spawn_ingestor};
@@ -704,23 +705,14 @@ async fn after_a_merge_the_customers_next_message_lands_in_the_moved_conversatio
     let admin = app.register("Acme").await;
     whatsapp_account(&app, &admin, "400000001").await;
     let write = |id: &'static str| {
-        let app = &app;
-        async move {
-            let body = serde_json::to_vec(&wa_message(
-                "400000001",
-                "6281500000001",
-                "Putri",
-                json!([{"from": "6281500000001", "id": id, "timestamp": chrono::Utc::now().timestamp().to_string(),
-                        "type": "text", "text": {"body": id}}]),
-            ))
-            .unwrap();
-            expect_json(
-                post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await,
-                StatusCode::OK,
-            )
-            .await;
-            processed(app).await;
-        }
+        customer_writes(
+            &app,
+            "400000001",
+            ("6281500000001", "Putri"),
+            id,
+            chrono::Utc::now(),
+            id,
+        )
     };
     write("wamid.M1").await;
     let before = conversations(&app, &admin, "channel=whatsapp").await.remove(0);

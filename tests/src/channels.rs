@@ -117,3 +117,25 @@ pub async fn messages(app: &TestApp, admin: &Session, conversation: &Value) -> V
         .await;
     page["data"].as_array().unwrap().clone()
 }
+
+/// A customer's text on WhatsApp: `wa_id` (named `name`) writes `text` to phone number id
+/// `number` at `sent_at`; the signed delivery is posted and processed.
+pub async fn customer_writes(
+    app: &TestApp,
+    number: &str,
+    (wa_id, name): (&str, &str),
+    id: &str,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    text: &str,
+) {
+    let body = serde_json::to_vec(&wa_message(
+        number,
+        wa_id,
+        name,
+        json!([{"from": wa_id, "id": id, "timestamp": sent_at.timestamp().to_string(), "type": "text", "text": {"body": text}}]),
+    ))
+    .expect("json");
+    let response = post(app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await;
+    crate::client::expect_json(response, StatusCode::OK).await;
+    processed(app).await;
+}

@@ -88,12 +88,7 @@ impl From<ConversationChannel> for Channel {
 }
 
 fn channel_of(stored: &str) -> Channel {
-    match stored {
-        "whatsapp" => Channel::Whatsapp,
-        "instagram" => Channel::Instagram,
-        "email" => Channel::Email,
-        _ => Channel::Api,
-    }
+    Channel::parse(stored).unwrap_or(Channel::Api)
 }
 
 /// A conversation row as the API shows it, under the caller's tenant's window rules.

@@ -31,6 +31,25 @@ use crate::accounts::{Accounts, RoutedAccount};
 use graph::Graph;
 use smtp::{Email, Mailer};
 
+/// The account's opened Graph API token.
+fn access_token(account: &RoutedAccount) -> Result<&str, SendError> {
+    account
+        .access_token
+        .as_deref()
+        .ok_or_else(|| final_error("the account's access token cannot be opened"))
+}
+
+/// The contact's WhatsApp id: its phone number without the `+`.
+fn whatsapp_recipient(outgoing: &Outgoing) -> Result<&str, SendError> {
+    outgoing
+        .contact
+        .profile
+        .phone
+        .as_deref()
+        .map(|phone| phone.trim_start_matches('+'))
+        .ok_or_else(|| final_error("the contact has no WhatsApp number"))
+}
+
 /// The WhatsApp message type of a file's content type.
 fn whatsapp_kind(content_type: &str) -> &'static str {
     match content_type.split('/').next().unwrap_or_default() {
@@ -230,16 +249,8 @@ impl DeliveryWorker {
         if outgoing.conversation.channel != Some(Channel::Whatsapp) {
             return Err(final_error("templates are WhatsApp messages"));
         }
-        let to = outgoing
-            .contact
-            .profile
-            .phone
-            .as_deref()
-            .ok_or_else(|| final_error("the contact has no WhatsApp number"))?;
-        let token = account
-            .access_token
-            .as_deref()
-            .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
+        let to = whatsapp_recipient(outgoing)?;
+        let token = access_token(account)?;
         let parameters: Vec<_> = template
             .body_parameters
             .iter()
@@ -250,9 +261,7 @@ impl DeliveryWorker {
             content["components"] = json!([{"type": "body", "parameters": parameters}]);
         }
         let message = json!({"type": "template", "template": content});
-        self.graph
-            .whatsapp(token, &account.routing_id, to.trim_start_matches('+'), message)
-            .await
+        self.graph.whatsapp(token, &account.routing_id, to, message).await
     }
 
     async fn send(&self, account: &RoutedAccount, outgoing: &Outgoing) -> Result<String, SendError> {
@@ -268,14 +277,8 @@ impl DeliveryWorker {
         let profile = &outgoing.contact.profile;
         match outgoing.conversation.channel {
             Some(Channel::Whatsapp) => {
-                let to = profile
-                    .phone
-                    .as_deref()
-                    .ok_or_else(|| final_error("the contact has no WhatsApp number"))?;
-                let token = account
-                    .access_token
-                    .as_deref()
-                    .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
+                let to = whatsapp_recipient(outgoing)?;
+                let token = access_token(account)?;
                 let message = match (files.as_slice(), text) {
                     ([], Some(text)) => json!({"type": "text", "text": {"preview_url": false, "body": text}}),
                     ([file], caption) => {
@@ -292,9 +295,7 @@ impl DeliveryWorker {
                     }
                     _ => return Err(final_error("WhatsApp sends one file per message")),
                 };
-                self.graph
-                    .whatsapp(token, &account.routing_id, to.trim_start_matches('+'), message)
-                    .await
+                self.graph.whatsapp(token, &account.routing_id, to, message).await
             }
             Some(Channel::Instagram) => {
                 let to = profile
@@ -307,10 +308,7 @@ impl DeliveryWorker {
                     ));
                 }
                 let text = text.ok_or_else(|| final_error("the message has no text to send"))?;
-                let token = account
-                    .access_token
-                    .as_deref()
-                    .ok_or_else(|| final_error("the account's access token cannot be opened"))?;
+                let token = access_token(account)?;
                 self.graph
                     .instagram(token, &account.routing_id, to, text, outgoing.queued.human_agent_tag)
                     .await

@@ -62,12 +62,7 @@ pub struct RuleRow {
 impl RuleRow {
     /// The rule as the domain reads it.
     pub fn rule(&self) -> Option<ChatExpirationRuleConfigured> {
-        let channel = match self.channel.as_str() {
-            "whatsapp" => Channel::Whatsapp,
-            "instagram" => Channel::Instagram,
-            "email" => Channel::Email,
-            _ => return None,
-        };
+        let channel = Channel::parse(&self.channel).filter(|c| *c != Channel::Api)?;
         Some(ChatExpirationRuleConfigured {
             tenant_id: self.tenant_id,
             channel,
