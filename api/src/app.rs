@@ -9,10 +9,16 @@ use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::{idempotency, CommandBus};
 use omnistream_ingest::accounts::Accounts;
 use omnistream_ingest::arrivals::Arrivals;
-use omnistream_ingest::deliveries::{self, DeliveryLog};
+use omnistream_ingest::deliveries::{self, DeliveryLog, DeliverySink};
 use omnistream_ingest::outbound::{DeliverySettings, DeliveryWorker};
 use omnistream_ingest::processor::Processor;
 use omnistream_ingest::receiver::Ingestor;
+use omnistream_kafka::consumer::PgOffsetConsumer;
+use omnistream_kafka::health::BrokerProbe;
+use omnistream_kafka::inbound::{InboundLog, InboundPublisher};
+use omnistream_kafka::projector::{self, ProjectionFeed};
+use omnistream_kafka::relay::Relay;
+use omnistream_kafka::{topics, KafkaMetrics, KafkaSettings};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
@@ -23,7 +29,7 @@ use poem::{get, handler, EndpointExt, Route, Server};
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::watch;
 
-use crate::config::Config;
+use crate::config::{Config, ProjectionSource};
 use crate::middleware::metrics::HttpMetrics;
 use crate::middleware::{body_limit, idempotency as idempotency_middleware, request};
 use crate::routes;
@@ -38,6 +44,30 @@ pub enum Role {
     /// The webhook receivers and their processor only (`webhook-ingestor`): health,
     /// `/api/webhooks/*` and metrics.
     Ingestor,
+}
+
+/// The Kafka side of a process, when `KAFKA_BROKERS` is set.
+#[derive(Clone)]
+pub struct KafkaRuntime {
+    /// Where and what.
+    pub settings: KafkaSettings,
+    /// The relay's and consumers' metrics.
+    pub metrics: KafkaMetrics,
+    /// Readiness's broker check.
+    pub probe: BrokerProbe,
+}
+
+impl KafkaRuntime {
+    /// The Kafka side for `config`, its metrics registered in `registry`; `None` without
+    /// Kafka.
+    pub fn from_config(config: &Config, registry: &Registry) -> anyhow::Result<Option<Self>> {
+        let Some(settings) = &config.kafka else { return Ok(None) };
+        Ok(Some(Self {
+            settings: settings.clone(),
+            metrics: KafkaMetrics::register(registry)?,
+            probe: BrokerProbe::new(settings)?,
+        }))
+    }
 }
 
 /// A built application, bound to its port, not yet serving.
@@ -90,20 +120,40 @@ pub async fn secrets_key(config: &Config, pool: &sqlx::PgPool) -> anyhow::Result
 /// The webhook receivers' state: account lookups and the delivery log; with the processor
 /// of logged deliveries, the outbound delivery worker and the retention purge running, as
 /// configured.
+///
+/// With Kafka-first ingest the receivers write to the inbound topic, and wherever the
+/// processor runs a consumer copies the topic into the delivery log.
 pub fn start_ingest(
     config: &Config,
     pool: &sqlx::PgPool,
     bus: &CommandBus,
     secrets: &SecretsKey,
     media: &MediaStore,
+    kafka: Option<&KafkaRuntime>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<Ingestor> {
     let accounts = Accounts::new(pool.clone(), secrets.clone());
-    let log = DeliveryLog::start(pool.clone(), 2);
     let arrivals = Arc::new(Arrivals::default());
+    let kafka_ingest = kafka.filter(|_| config.kafka_ingest);
+    let log: Arc<dyn DeliverySink> = match kafka_ingest {
+        Some(kafka) => Arc::new(InboundPublisher::new(&kafka.settings, kafka.metrics.clone())?),
+        None => Arc::new(DeliveryLog::start(pool.clone(), 2)),
+    };
     if config.run_webhook_processor {
         let processor = Processor::new(pool.clone(), bus.clone(), accounts.clone(), arrivals.clone());
         tokio::spawn(processor.run(shutdown.clone()));
+        if let Some(kafka) = kafka_ingest {
+            let settings = &kafka.settings;
+            PgOffsetConsumer::new(
+                settings.clone(),
+                settings.inbound_group(),
+                settings.inbound_topic(),
+                pool.clone(),
+                Arc::new(InboundLog::new(arrivals.clone())),
+                kafka.metrics.clone(),
+            )
+            .spawn(shutdown.clone())?;
+        }
     }
     if config.run_delivery_worker {
         let settings = DeliverySettings {
@@ -149,17 +199,73 @@ pub async fn install_projections(pool: &sqlx::PgPool, store: &Arc<dyn EventStore
     Ok(())
 }
 
-/// Starts a runner per projection; they stop when `shutdown` turns true.
+/// Starts the projection workers; they stop when `shutdown` turns true. From the store: a
+/// runner per projection. From Kafka: one consumer-group member applying every projection,
+/// once the projections are moved over to the topic (retried until the broker answers).
 pub fn spawn_projection_workers(
     pool: &sqlx::PgPool,
     store: &Arc<dyn EventStore>,
     metrics: ProjectionMetrics,
+    source: ProjectionSource,
+    kafka: Option<&KafkaRuntime>,
     shutdown: watch::Receiver<bool>,
-) {
-    for projection in omnistream_projections::all() {
-        let runner = Runner::new(store.clone(), pool.clone(), projection).with_metrics(metrics.clone());
-        tokio::spawn(runner.run(shutdown.clone()));
+) -> anyhow::Result<()> {
+    match (source, kafka) {
+        (ProjectionSource::Store, _) => {
+            for projection in omnistream_projections::all() {
+                let runner = Runner::new(store.clone(), pool.clone(), projection).with_metrics(metrics.clone());
+                tokio::spawn(runner.run(shutdown.clone()));
+            }
+        }
+        (ProjectionSource::Kafka, Some(kafka)) => {
+            let (pool, kafka, mut shutdown) = (pool.clone(), kafka.clone(), shutdown);
+            tokio::spawn(async move {
+                loop {
+                    match take_over_projections(&pool, &kafka.settings).await {
+                        Ok(()) => break,
+                        Err(error) => tracing::warn!(%error, "projections cannot move to Kafka yet; retrying"),
+                    }
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(2)) => {}
+                        _ = shutdown.changed() => return,
+                    }
+                }
+                let feed = ProjectionFeed::new(pool.clone(), omnistream_projections::all());
+                let settings = &kafka.settings;
+                let member = PgOffsetConsumer::new(
+                    settings.clone(),
+                    settings.group.clone(),
+                    settings.events_topic(),
+                    pool.clone(),
+                    Arc::new(feed),
+                    kafka.metrics.clone(),
+                );
+                if let Err(error) = member.spawn(shutdown) {
+                    tracing::error!(%error, "projection consumer thread failed to start");
+                }
+            });
+        }
+        (ProjectionSource::Kafka, None) => anyhow::bail!("projections from Kafka need KAFKA_BROKERS"),
     }
+    Ok(())
+}
+
+async fn take_over_projections(pool: &sqlx::PgPool, settings: &KafkaSettings) -> anyhow::Result<()> {
+    topics::ensure_topics(settings).await?;
+    let partitions = topics::partition_count(settings, &settings.events_topic()).await?;
+    projector::take_over(pool, &omnistream_projections::all(), partitions).await?;
+    Ok(())
+}
+
+/// Starts the event relay (it waits as a standby while another process's relay leads).
+pub fn spawn_relay(pool: &sqlx::PgPool, store: &PgEventStore, kafka: &KafkaRuntime, shutdown: watch::Receiver<bool>) {
+    let relay = Relay::new(
+        Arc::new(store.clone()),
+        pool.clone(),
+        kafka.settings.clone(),
+        kafka.metrics.clone(),
+    );
+    tokio::spawn(relay.run(shutdown));
 }
 
 impl Application {
@@ -180,11 +286,22 @@ impl Application {
         let registry = Registry::new();
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
+        let kafka = KafkaRuntime::from_config(&config, &registry)?;
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown_rx_ingest = shutdown_rx.clone();
         if role == Role::Full {
+            if let Some(kafka) = kafka.as_ref().filter(|_| config.run_relay) {
+                spawn_relay(&pool, &store, kafka, shutdown_rx.clone());
+            }
             if config.run_projections {
-                spawn_projection_workers(&pool, &reader, projection_metrics, shutdown_rx.clone());
+                spawn_projection_workers(
+                    &pool,
+                    &reader,
+                    projection_metrics,
+                    config.projection_source,
+                    kafka.as_ref(),
+                    shutdown_rx.clone(),
+                )?;
             }
             spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
             let job_bus = CommandBus::new(reader.clone());
@@ -207,7 +324,15 @@ impl Application {
             Some(url) => MediaStore::s3(url)?,
             None => MediaStore::local(&config.media_dir)?,
         };
-        let ingest = start_ingest(&config, &pool, &bus, &secrets, &media, shutdown_rx_ingest)?;
+        let ingest = start_ingest(
+            &config,
+            &pool,
+            &bus,
+            &secrets,
+            &media,
+            kafka.as_ref(),
+            shutdown_rx_ingest,
+        )?;
         let state = Arc::new(AppState {
             pool,
             store,
@@ -220,6 +345,8 @@ impl Application {
             config,
             registry,
             http,
+            kafka,
+            role,
             started: Instant::now(),
         });
         Ok(Self {
@@ -331,7 +458,8 @@ fn spawn_idempotency_purge(pool: sqlx::PgPool, mut shutdown: watch::Receiver<boo
     });
 }
 
-async fn shutdown_signal() {
+/// Resolves on Ctrl-C or SIGTERM.
+pub async fn shutdown_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {

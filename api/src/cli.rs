@@ -3,6 +3,7 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
@@ -14,7 +15,7 @@ use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::app::{self, Application};
-use crate::config::Config;
+use crate::config::{Config, ProjectionSource};
 use crate::replay;
 
 /// OmniStream: an event-sourced omnichannel CRM backend.
@@ -32,7 +33,12 @@ pub enum Command {
     /// Runs the API with in-process projection workers and jobs.
     Serve,
     /// Runs the projection workers alone (scale-out), without HTTP.
-    Worker,
+    Worker {
+        /// What they follow: `store` (the event store directly) or `kafka` (the events topic,
+        /// in a consumer group: run any number of workers). Default: `OMNISTREAM_PROJECTION_SOURCE`.
+        #[arg(long)]
+        source: Option<ProjectionSource>,
+    },
     /// Runs the webhook receivers and their processor alone (the `webhook-ingestor` service).
     WebhookIngestor,
     /// Creates the database if missing and applies migrations.
@@ -143,7 +149,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(config.log_json);
     match cli.command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await?,
-        Command::Worker => worker(config).await?,
+        Command::Worker { source } => worker(config, source).await?,
         Command::WebhookIngestor => {
             Application::build_as(config, app::Role::Ingestor)
                 .await?
@@ -205,17 +211,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     Ok(())
 }
 
-async fn worker(config: Config) -> anyhow::Result<()> {
+async fn worker(config: Config, source: Option<ProjectionSource>) -> anyhow::Result<()> {
+    let source = source.unwrap_or(config.projection_source);
     let (pool, store) = app::connect(&config).await?;
     let events: Arc<dyn EventStore> = app::shredding(&pool, &store);
     app::install_projections(&pool, &events).await?;
     let registry = prometheus::Registry::new();
     let metrics = ProjectionMetrics::register(&registry)?;
+    let kafka = app::KafkaRuntime::from_config(&config, &registry)?;
     let (shutdown, receiver) = watch::channel(false);
-    app::spawn_projection_workers(&pool, &events, metrics, receiver);
-    tracing::info!("projection workers running; Ctrl-C stops them");
-    tokio::signal::ctrl_c().await?;
+    app::spawn_projection_workers(&pool, &events, metrics, source, kafka.as_ref(), receiver)?;
+    tracing::info!(?source, "projection workers running; Ctrl-C or SIGTERM stops them");
+    app::shutdown_signal().await;
     let _ = shutdown.send(true);
+    // Let the consumer leave its group, so its partitions move on at once.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }
 
@@ -239,13 +249,13 @@ async fn projections(config: Config, command: ProjectionsCommand) -> anyhow::Res
             let head = store.head_position().await?;
             println!("head position: {head}");
             println!(
-                "{:<16} {:>12} {:>10} {:>14}  schema",
-                "projection", "position", "lag", "applied"
+                "{:<16} {:>6} {:>12} {:>10} {:>14}  schema",
+                "projection", "feed", "position", "lag", "applied"
             );
             for s in projection_state::status(&pool).await? {
                 println!(
-                    "{:<16} {:>12} {:>10} {:>14}  {}",
-                    s.name, s.position, s.lag, s.events_applied, s.schema_name
+                    "{:<16} {:>6} {:>12} {:>10} {:>14}  {}",
+                    s.name, s.source, s.position, s.lag, s.events_applied, s.schema_name
                 );
             }
         }

@@ -4,6 +4,8 @@
 use std::net::SocketAddr;
 use std::time::Duration;
 
+pub use omnistream_kafka::KafkaSettings;
+
 /// The service's configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -51,6 +53,40 @@ pub struct Config {
     pub delivery_retry_base: Duration,
     /// `OMNISTREAM_DELIVERY_MAX_ATTEMPTS`: attempts before a retryable failure is final.
     pub delivery_max_attempts: u32,
+    /// `KAFKA_BROKERS` (with `KAFKA_TOPIC_PREFIX`, `KAFKA_PARTITIONS`,
+    /// `KAFKA_REPLICATION_FACTOR`, `KAFKA_CONSUMER_GROUP`): the Kafka bus; unset, nothing
+    /// needs Kafka.
+    pub kafka: Option<KafkaSettings>,
+    /// `OMNISTREAM_PROJECTION_SOURCE`: what in-process projection workers follow, `store` or
+    /// `kafka` (the default when `KAFKA_BROKERS` is set).
+    pub projection_source: ProjectionSource,
+    /// `OMNISTREAM_RELAY`: with Kafka, run the event relay in `serve` (one publishes at a
+    /// time; the others stand by).
+    pub run_relay: bool,
+    /// `KAFKA_INGEST`: with Kafka, receivers write deliveries to the inbound topic rather than
+    /// the database (default `true` when `KAFKA_BROKERS` is set).
+    pub kafka_ingest: bool,
+}
+
+/// What projection workers follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProjectionSource {
+    /// The event store's catch-up read.
+    Store,
+    /// The Kafka events topic, in a consumer group.
+    Kafka,
+}
+
+impl std::str::FromStr for ProjectionSource {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "store" => Ok(Self::Store),
+            "kafka" => Ok(Self::Kafka),
+            _ => Err("expected store or kafka".into()),
+        }
+    }
 }
 
 /// The database a fresh checkout uses.
@@ -81,9 +117,44 @@ where
     }
 }
 
+fn kafka_from_env() -> Result<Option<KafkaSettings>, ConfigError> {
+    let Some(brokers) = var("KAFKA_BROKERS") else {
+        return Ok(None);
+    };
+    let defaults = KafkaSettings::for_brokers(&brokers);
+    let settings = KafkaSettings {
+        topic_prefix: var("KAFKA_TOPIC_PREFIX").unwrap_or(defaults.topic_prefix.clone()),
+        partitions: parsed("KAFKA_PARTITIONS", defaults.partitions)?,
+        replication: parsed("KAFKA_REPLICATION_FACTOR", defaults.replication)?,
+        group: var("KAFKA_CONSUMER_GROUP").unwrap_or(defaults.group.clone()),
+        ..defaults
+    };
+    if settings.partitions < 1 || settings.replication < 1 {
+        return Err(ConfigError {
+            name: "KAFKA_PARTITIONS",
+            message: "partitions and replication factor must be at least 1".into(),
+        });
+    }
+    Ok(Some(settings))
+}
+
 impl Config {
     /// Reads the configuration from the environment.
     pub fn from_env() -> Result<Self, ConfigError> {
+        let kafka = kafka_from_env()?;
+        let source_default = if kafka.is_some() {
+            ProjectionSource::Kafka
+        } else {
+            ProjectionSource::Store
+        };
+        let projection_source = parsed("OMNISTREAM_PROJECTION_SOURCE", source_default)?;
+        if projection_source == ProjectionSource::Kafka && kafka.is_none() {
+            return Err(ConfigError {
+                name: "OMNISTREAM_PROJECTION_SOURCE",
+                message: "kafka needs KAFKA_BROKERS".into(),
+            });
+        }
+        let kafka_ingest = parsed("KAFKA_INGEST", kafka.is_some())? && kafka.is_some();
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             bind: parsed("OMNISTREAM_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
@@ -108,6 +179,10 @@ impl Config {
             smtp_url: var("OMNISTREAM_SMTP_URL"),
             delivery_retry_base: Duration::from_millis(parsed("OMNISTREAM_DELIVERY_RETRY_BASE_MS", 2000)?),
             delivery_max_attempts: parsed("OMNISTREAM_DELIVERY_MAX_ATTEMPTS", 6)?,
+            run_relay: parsed("OMNISTREAM_RELAY", true)?,
+            kafka,
+            projection_source,
+            kafka_ingest,
         })
     }
 
@@ -134,6 +209,10 @@ impl Config {
             smtp_url: None,
             delivery_retry_base: Duration::from_millis(2000),
             delivery_max_attempts: 6,
+            kafka: None,
+            projection_source: ProjectionSource::Store,
+            run_relay: true,
+            kafka_ingest: false,
         }
     }
 }

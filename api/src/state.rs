@@ -11,6 +11,7 @@ use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
 
+use crate::app::{KafkaRuntime, Role};
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
 use crate::window_rules::WindowRules;
@@ -39,6 +40,10 @@ pub struct AppState {
     pub registry: Registry,
     /// HTTP metrics.
     pub http: HttpMetrics,
+    /// The Kafka side, when configured.
+    pub kafka: Option<KafkaRuntime>,
+    /// What this process serves.
+    pub role: Role,
     /// When the service started.
     pub started: Instant,
 }

@@ -90,15 +90,25 @@ impl Accounts {
     /// The live account a delivery is routed to, if any.
     pub async fn route(&self, route: Route<'_>) -> Result<Option<Arc<RoutedAccount>>, ProjectionError> {
         let cache_key = format!("{route:?}");
-        if let Some((at, found)) = self.cache.lock().expect("cache lock").get(&cache_key) {
+        let cached = self.cache.lock().expect("cache lock").get(&cache_key).cloned();
+        if let Some((at, found)) = &cached {
             let ttl = if found.is_some() { FOUND_TTL } else { MISSING_TTL };
             if at.elapsed() < ttl {
                 return Ok(found.clone());
             }
         }
-        let found = account_queries::route(&self.pool, route)
-            .await?
-            .map(|row| Arc::new(RoutedAccount::open(row, &self.key)));
+        let found = match account_queries::route(&self.pool, route).await {
+            Ok(row) => row.map(|row| Arc::new(RoutedAccount::open(row, &self.key))),
+            // The database is unreachable: an account known before keeps taking deliveries
+            // (Kafka-first ingest goes on while PostgreSQL is down).
+            Err(error) => match cached {
+                Some((_, Some(stale))) => {
+                    tracing::warn!(%error, "account lookup failed; routing with the account as last read");
+                    return Ok(Some(stale));
+                }
+                _ => return Err(error),
+            },
+        };
         let mut cache = self.cache.lock().expect("cache lock");
         if cache.len() > 10_000 {
             cache.clear();

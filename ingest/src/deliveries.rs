@@ -65,17 +65,27 @@ pub struct NewDelivery {
     /// The receiver.
     pub source: Source,
     /// How it was authenticated (`x-hub-signature-256`, `mailgun-signature`, ...).
-    pub verification: &'static str,
+    pub verification: String,
     /// Its content type.
     pub content_type: String,
     /// The raw body.
     pub body: Vec<u8>,
+    /// When the receiver accepted it.
+    pub received_at: DateTime<Utc>,
+}
+
+/// Where receivers put the deliveries they accept before answering 200: the delivery log
+/// in PostgreSQL, or (Kafka-first ingest) the inbound topic.
+#[async_trait::async_trait]
+pub trait DeliverySink: Send + Sync {
+    /// Keeps a delivery durably; returns once it is.
+    async fn write(&self, delivery: NewDelivery) -> Result<(), LogUnavailable>;
 }
 
 /// The delivery log could not take a delivery.
 #[derive(Debug, thiserror::Error)]
 #[error("the delivery log is unavailable: {0}")]
-pub struct LogUnavailable(String);
+pub struct LogUnavailable(pub String);
 
 type Pending = (NewDelivery, oneshot::Sender<Result<(), String>>);
 
@@ -83,6 +93,13 @@ type Pending = (NewDelivery, oneshot::Sender<Result<(), String>>);
 #[derive(Clone)]
 pub struct DeliveryLog {
     sender: mpsc::Sender<Pending>,
+}
+
+#[async_trait::async_trait]
+impl DeliverySink for DeliveryLog {
+    async fn write(&self, delivery: NewDelivery) -> Result<(), LogUnavailable> {
+        DeliveryLog::write(self, delivery).await
+    }
 }
 
 impl DeliveryLog {
@@ -102,7 +119,8 @@ impl DeliveryLog {
                             return;
                         }
                     }
-                    let result = insert(&pool, group.iter().map(|(d, _)| d)).await;
+                    let deliveries: Vec<&NewDelivery> = group.iter().map(|(d, _)| d).collect();
+                    let result = insert(&pool, &deliveries).await;
                     let result = result.map_err(|e| e.to_string());
                     if let Err(error) = &result {
                         tracing::error!(%error, deliveries = group.len(), "delivery log write failed");
@@ -132,21 +150,24 @@ impl DeliveryLog {
     }
 }
 
-async fn insert<'a>(pool: &PgPool, group: impl Iterator<Item = &'a NewDelivery>) -> Result<(), sqlx::Error> {
+/// Writes deliveries in one statement; a delivery already logged (same id) is left as it is.
+pub async fn insert<'e>(executor: impl sqlx::PgExecutor<'e>, group: &[&NewDelivery]) -> Result<(), sqlx::Error> {
     let (mut ids, mut tenants, mut accounts, mut sources) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    let (mut verifications, mut types, mut bodies) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut verifications, mut types, mut bodies, mut times) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for d in group {
         ids.push(d.id);
         tenants.push(d.tenant_id);
         accounts.push(d.account_id);
         sources.push(d.source.as_str());
-        verifications.push(d.verification);
+        verifications.push(d.verification.as_str());
         types.push(d.content_type.as_str());
         bodies.push(d.body.as_slice());
+        times.push(d.received_at);
     }
     sqlx::query(
-        "INSERT INTO webhook_deliveries (id, tenant_id, account_id, provider, verification, content_type, body) \
-         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[]) \
+        "INSERT INTO webhook_deliveries (id, tenant_id, account_id, provider, verification, content_type, body, received_at) \
+         SELECT * FROM UNNEST($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::text[], $7::bytea[], \
+                              $8::timestamptz[]) \
          ON CONFLICT (id) DO NOTHING",
     )
     .bind(&ids)
@@ -156,7 +177,8 @@ async fn insert<'a>(pool: &PgPool, group: impl Iterator<Item = &'a NewDelivery>)
     .bind(&verifications)
     .bind(&types)
     .bind(&bodies)
-    .execute(pool)
+    .bind(&times)
+    .execute(executor)
     .await?;
     Ok(())
 }

@@ -13,7 +13,7 @@ use uuid::Uuid;
 
 use crate::accounts::{Accounts, RoutedAccount};
 use crate::arrivals::Arrivals;
-use crate::deliveries::{DeliveryLog, LogUnavailable, NewDelivery, Source};
+use crate::deliveries::{DeliverySink, LogUnavailable, NewDelivery, Source};
 use crate::payload::PayloadError;
 use crate::signature::{verify_mailgun, verify_meta, verify_secret, SignatureError};
 use crate::{instagram, mailgun, postmark, sendgrid, whatsapp};
@@ -74,14 +74,15 @@ pub struct Receipt {
 #[derive(Clone)]
 pub struct Ingestor {
     accounts: Accounts,
-    log: DeliveryLog,
+    log: Arc<dyn DeliverySink>,
     arrivals: Arc<Arrivals>,
 }
 
 impl Ingestor {
-    /// An ingestor routing with `accounts` and writing to `log`, telling `arrivals` (the
-    /// processor of this process listens) of each write.
-    pub fn new(accounts: Accounts, log: DeliveryLog, arrivals: Arc<Arrivals>) -> Self {
+    /// An ingestor routing with `accounts` and writing to `log` (the delivery log or the
+    /// inbound topic), telling `arrivals` (the processor of this process listens) of each
+    /// write.
+    pub fn new(accounts: Accounts, log: Arc<dyn DeliverySink>, arrivals: Arc<Arrivals>) -> Self {
         Self {
             accounts,
             log,
@@ -123,9 +124,10 @@ impl Ingestor {
                 tenant_id: routed.account.tenant_id,
                 account_id: routed.account.id,
                 source,
-                verification,
+                verification: verification.to_owned(),
                 content_type: content_type.to_owned(),
                 body: body.to_vec(),
+                received_at: Utc::now(),
             };
             let id = delivery.id;
             let log = &self.log;

@@ -135,6 +135,20 @@ async fn rebuild_locked(
     .bind(applied)
     .execute(&mut *tx)
     .await?;
+    if old.source == state::SOURCE_KAFKA {
+        // Kafka workers go on from their offsets: every record at or below the checkpoint
+        // is in the new generation already and is skipped, every later one is applied.
+        sqlx::query(
+            "UPDATE projection_partitions SET tx_id = $2::text::xid8, position = $3, events_applied = $4 \
+             WHERE projection = $1",
+        )
+        .bind(projection.name())
+        .bind(checkpoint.tx_id.to_string())
+        .bind(checkpoint.position)
+        .bind(0i64)
+        .execute(&mut *tx)
+        .await?;
+    }
     if old.schema_name != schema {
         sqlx::query(&format!("DROP SCHEMA IF EXISTS {} CASCADE", old.schema_name))
             .execute(&mut *tx)

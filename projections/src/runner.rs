@@ -60,6 +60,12 @@ impl Runner {
             };
             let mut tx = self.pool.begin().await?;
             let installed = state::lock(&mut tx, name).await?;
+            if installed.source != state::SOURCE_STORE {
+                // Kafka workers feed it; applying here too would apply events twice.
+                tx.rollback().await?;
+                tracing::debug!(projection = name, source = %installed.source, "fed from elsewhere; not applying");
+                return Ok(0);
+            }
             if installed.checkpoint != seen {
                 tx.rollback().await?;
                 continue;

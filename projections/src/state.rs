@@ -16,7 +16,14 @@ pub struct InstalledState {
     pub checkpoint: Checkpoint,
     /// Events applied into this generation.
     pub events_applied: i64,
+    /// The feed it follows: `store` (the event store's catch-up read) or `kafka`.
+    pub source: String,
 }
+
+/// The feed a projection following the event store directly records.
+pub const SOURCE_STORE: &str = "store";
+/// The feed a projection fed from the Kafka topic records.
+pub const SOURCE_KAFKA: &str = "kafka";
 
 /// The schema name of a generation; only ever built from a projection's static name.
 pub fn schema_name(projection: &str, generation: i64) -> String {
@@ -91,7 +98,7 @@ pub async fn install(pool: &PgPool, projection: &dyn Projection) -> Result<bool,
 /// Locks a projection's state row for the rest of the transaction and reads it.
 pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<InstalledState, ProjectionError> {
     let row = sqlx::query(
-        "SELECT schema_name, definition_version, tx_id::text::bigint AS tx_id, position, events_applied \
+        "SELECT schema_name, definition_version, tx_id::text::bigint AS tx_id, position, events_applied, source \
          FROM projection_state WHERE name = $1 FOR UPDATE",
     )
     .bind(name)
@@ -106,6 +113,7 @@ pub async fn lock(conn: &mut PgConnection, name: &str) -> Result<InstalledState,
             position: row.try_get("position")?,
         },
         events_applied: row.try_get("events_applied")?,
+        source: row.try_get("source")?,
     })
 }
 
@@ -151,18 +159,30 @@ pub struct ProjectionStatus {
     pub schema_name: String,
     /// The checkpoint's global position.
     pub position: i64,
-    /// Events stored that it has not applied yet.
+    /// Events stored that it has not applied yet (fed from Kafka: at most this many, counted
+    /// from its least advanced partition).
     pub lag: i64,
     /// Events applied into the live generation.
     pub events_applied: i64,
+    /// The feed it follows (`store` or `kafka`).
+    pub source: String,
 }
 
 /// The status of every installed projection.
 pub async fn status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, ProjectionError> {
     let rows = sqlx::query(
-        "SELECT s.name, s.schema_name, s.position, s.events_applied, \
-                (SELECT count(*) FROM events e WHERE (e.tx_id, e.position) > (s.tx_id, s.position)) AS lag \
-         FROM projection_state s ORDER BY s.name",
+        "WITH fed AS ( \
+             SELECT s.name, s.schema_name, s.source, s.tx_id::text::bigint AS tx_id, s.position, s.events_applied, \
+                    (SELECT (p.tx_id::text::bigint, p.position)::checkpoint_pair FROM projection_partitions p \
+                      WHERE p.projection = s.name AND s.source = 'kafka' ORDER BY p.tx_id, p.position LIMIT 1) AS low, \
+                    (SELECT sum(p.events_applied)::bigint FROM projection_partitions p \
+                      WHERE p.projection = s.name AND s.source = 'kafka') AS partition_applied \
+             FROM projection_state s) \
+         SELECT name, schema_name, source, events_applied + coalesce(partition_applied, 0) AS events_applied, \
+                coalesce((low).position, position) AS position, \
+                (SELECT count(*) FROM events e WHERE (e.tx_id::text::bigint, e.position) > \
+                        (coalesce((low).tx_id, fed.tx_id), coalesce((low).position, fed.position))) AS lag \
+         FROM fed ORDER BY name",
     )
     .fetch_all(pool)
     .await?;
@@ -174,6 +194,7 @@ pub async fn status(pool: &PgPool) -> Result<Vec<ProjectionStatus>, ProjectionEr
                 position: row.try_get("position")?,
                 lag: row.try_get("lag")?,
                 events_applied: row.try_get("events_applied")?,
+                source: row.try_get("source")?,
             })
         })
         .collect()

@@ -5,6 +5,9 @@ pub mod audit;
 pub mod error;
 pub mod event;
 pub mod hash;
+#[cfg(feature = "kurrentdb")]
+pub mod kurrent;
+pub mod partitioning;
 pub mod postgres;
 pub mod shredding;
 
@@ -13,6 +16,8 @@ use tokio::sync::watch;
 
 pub use error::StoreError;
 pub use event::{AppendOutcome, AppendRequest, Checkpoint, ExpectedVersion, NewEvent, RecordedEvent};
+#[cfg(feature = "kurrentdb")]
+pub use kurrent::KurrentEventStore;
 pub use postgres::PgEventStore;
 pub use shredding::{Shredder, ShreddingStore};
 

@@ -1,10 +1,13 @@
 //! Health tag: liveness and readiness.
 
+use std::time::Duration;
+
 use poem::web::Data;
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::ApiTags;
+use crate::app::Role;
 use crate::state::SharedState;
 
 /// The service's health.
@@ -48,7 +51,8 @@ impl HealthApi {
         })
     }
 
-    /// Readiness: the database answers and the projections are installed.
+    /// Readiness: the database answers and the projections are installed; with Kafka, a
+    /// broker answers too (a Kafka-first webhook-ingestor needs only the broker).
     #[oai(path = "/ready", method = "get")]
     async fn ready(&self, state: Data<&SharedState>) -> ReadyResponse {
         let mut checks = std::collections::BTreeMap::new();
@@ -70,6 +74,21 @@ impl HealthApi {
                 false
             }
         };
+        // Kafka-first receivers keep taking webhooks while the database is away.
+        let database_required = !(state.0.role == Role::Ingestor && state.0.config.kafka_ingest);
+        let mut ok = ok || !database_required;
+        if let Some(kafka) = &state.0.kafka {
+            match kafka.probe.check(Duration::from_secs(2)).await {
+                Ok(()) => {
+                    checks.insert("kafka".into(), "ok".into());
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "readiness: Kafka unreachable");
+                    checks.insert("kafka".into(), "unreachable".into());
+                    ok = false;
+                }
+            }
+        }
         let body = HealthResponse {
             status: if ok { "ready" } else { "unavailable" }.into(),
             version: env!("CARGO_PKG_VERSION").into(),
