@@ -86,7 +86,9 @@ impl ConsumerContext for OffsetContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, partitions: &mut TopicPartitionList) {
         match err {
             RDKafkaRespErr::RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS => {
-                let stored = self.runtime.block_on(stored_offsets(&self.pool, &self.group, &self.topic));
+                let stored = self
+                    .runtime
+                    .block_on(stored_offsets(&self.pool, &self.group, &self.topic));
                 let stored = stored.unwrap_or_else(|error| {
                     // Started from the beginning instead: the offset check under the row lock
                     // still skips whatever was applied.
@@ -267,7 +269,12 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
             return Ok(0);
         };
         if fresh[0].offset > start && stored.is_some() {
-            tracing::warn!(partition, expected = start, got = fresh[0].offset, "records missing from the partition (retention?)");
+            tracing::warn!(
+                partition,
+                expected = start,
+                got = fresh[0].offset,
+                "records missing from the partition (retention?)"
+            );
         }
         self.handler.apply(&mut tx, partition, fresh).await?;
         sqlx::query(

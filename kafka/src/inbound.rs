@@ -70,7 +70,10 @@ impl DeliverySink for InboundPublisher {
 }
 
 fn header<'a>(key: &'a str, value: &'a str) -> Header<'a, &'a str> {
-    Header { key, value: Some(value) }
+    Header {
+        key,
+        value: Some(value),
+    }
 }
 
 /// Copies inbound records into the delivery log.

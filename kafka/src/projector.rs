@@ -35,11 +35,7 @@ impl ProjectionFeed {
 /// Moves projections that follow the store over to the topic of `partitions` partitions:
 /// each partition starts from the projection's store checkpoint (everything up to it is
 /// applied). From then on store runners leave them alone.
-pub async fn take_over(
-    pool: &PgPool,
-    projections: &[Arc<dyn Projection>],
-    partitions: i32,
-) -> Result<(), BusError> {
+pub async fn take_over(pool: &PgPool, projections: &[Arc<dyn Projection>], partitions: i32) -> Result<(), BusError> {
     for projection in projections {
         let mut tx = pool.begin().await?;
         let installed = state::lock(&mut tx, projection.name()).await?;
@@ -74,7 +70,11 @@ pub async fn take_over(
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        tracing::info!(projection = projection.name(), partitions, "projection now fed from Kafka");
+        tracing::info!(
+            projection = projection.name(),
+            partitions,
+            "projection now fed from Kafka"
+        );
     }
     Ok(())
 }
@@ -110,7 +110,9 @@ async fn apply_to(
     let schema: String = installed.try_get("schema_name")?;
     let source: String = installed.try_get("source")?;
     if source != state::SOURCE_KAFKA {
-        return Err(BusError::Record(format!("{name} is not fed from Kafka (source {source})")));
+        return Err(BusError::Record(format!(
+            "{name} is not fed from Kafka (source {source})"
+        )));
     }
     let row = sqlx::query(
         "SELECT tx_id::text::bigint AS tx_id, position, events_applied FROM projection_partitions \
@@ -126,11 +128,7 @@ async fn apply_to(
         position: row.try_get("position")?,
     };
     let events_applied: i64 = row.try_get("events_applied")?;
-    let fresh: Vec<RecordedEvent> = events
-        .iter()
-        .filter(|e| e.checkpoint() > applied)
-        .cloned()
-        .collect();
+    let fresh: Vec<RecordedEvent> = events.iter().filter(|e| e.checkpoint() > applied).cloned().collect();
     let Some(last) = fresh.last().map(RecordedEvent::checkpoint) else {
         return Ok(());
     };

@@ -90,7 +90,7 @@ impl KafkaSettings {
             .set("partition.assignment.strategy", "roundrobin")
             .set("session.timeout.ms", "10000")
             .set("heartbeat.interval.ms", "1000")
-            .set("max.poll.interval.ms", "300000");
+            .set("max.poll.interval.ms", "30000");
         config
     }
 }

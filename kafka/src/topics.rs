@@ -28,9 +28,11 @@ pub async fn ensure_topics(settings: &KafkaSettings) -> Result<(), KafkaError> {
         match result {
             Ok(topic) => tracing::info!(%topic, partitions = settings.partitions, "topic created"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
-            Err((topic, code)) => return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
-                tracing::error!(%topic, %code, "topic creation failed");
-            }),
+            Err((topic, code)) => {
+                return Err(KafkaError::AdminOp(code)).inspect_err(|_| {
+                    tracing::error!(%topic, %code, "topic creation failed");
+                })
+            }
         }
     }
     Ok(())

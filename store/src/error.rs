@@ -35,6 +35,15 @@ pub enum StoreError {
     /// The database failed.
     #[error("database error: {0}")]
     Database(#[from] sqlx::Error),
+    /// The backend cannot append to several streams atomically, so it wrote nothing.
+    #[error("this event store appends to one stream per call; {streams} streams cannot be appended atomically")]
+    MultiStreamAppendUnsupported {
+        /// How many stream requests the refused append carried.
+        streams: usize,
+    },
+    /// A backend other than PostgreSQL failed (connection, server or protocol error).
+    #[error("event store backend error: {0}")]
+    Backend(String),
 }
 
 impl StoreError {

@@ -15,6 +15,9 @@ mod errors;
 mod idempotency;
 mod inbox_admin;
 mod integrations;
+mod kafka;
+#[cfg(feature = "kurrentdb")]
+mod kurrent_store;
 mod media;
 mod messages;
 mod openapi;

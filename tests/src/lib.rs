@@ -3,7 +3,10 @@
 
 pub mod channels;
 pub mod client;
+pub mod kafka;
+pub mod private_postgres;
 pub mod standins;
+pub mod store_contract;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
