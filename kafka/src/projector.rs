@@ -9,7 +9,8 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use omnistream_projections::{state, statistics, Projection, ProjectionError};
+use omnistream_projections::projection::apply_into;
+use omnistream_projections::{state, Projection, ProjectionError};
 use omnistream_store::{Checkpoint, RecordedEvent, Shredder};
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -132,12 +133,8 @@ async fn apply_to(
     let Some(last) = fresh.last().map(RecordedEvent::checkpoint) else {
         return Ok(());
     };
-    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
-        .execute(&mut *tx)
-        .await?;
-    projection.apply_batch(tx, &fresh).await?;
+    apply_into(tx, projection, &schema, &fresh, events_applied).await?;
     let count = fresh.len() as i64;
-    statistics::refresh_if_grown(tx, projection, events_applied, events_applied + count).await?;
     sqlx::query(
         "UPDATE projection_partitions SET tx_id = $3::text::xid8, position = $4, events_applied = events_applied + $5 \
          WHERE projection = $1 AND partition = $2",
@@ -149,6 +146,5 @@ async fn apply_to(
     .bind(count)
     .execute(&mut *tx)
     .await?;
-    sqlx::query("SET LOCAL search_path TO public").execute(&mut *tx).await?;
     Ok(())
 }

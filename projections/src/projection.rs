@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use omnistream_store::RecordedEvent;
 use sqlx::PgConnection;
 
-use crate::ProjectionError;
+use crate::{statistics, ProjectionError};
 
 /// A named read model built from the event log.
 ///
@@ -37,4 +37,22 @@ pub trait Projection: Send + Sync {
         }
         Ok(())
     }
+}
+
+/// Applies `events` into the generation in `schema` (its tables first on `search_path`),
+/// refreshing its statistics when it has grown; `applied_before` counts what the generation
+/// held before. Every feed (store runner, rebuild, Kafka worker) applies through here.
+pub async fn apply_into(
+    conn: &mut PgConnection,
+    projection: &dyn Projection,
+    schema: &str,
+    events: &[RecordedEvent],
+    applied_before: i64,
+) -> Result<(), ProjectionError> {
+    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
+        .execute(&mut *conn)
+        .await?;
+    projection.apply_batch(conn, events).await?;
+    let applied_after = applied_before + events.len() as i64;
+    statistics::refresh_if_grown(conn, projection, applied_before, applied_after).await
 }

@@ -8,7 +8,8 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use omnistream_store::{Checkpoint, EventStore};
 use sqlx::{PgConnection, PgPool};
 
-use crate::{state, statistics, Projection, ProjectionError};
+use crate::projection::apply_into;
+use crate::{state, Projection, ProjectionError};
 
 const REBUILD_BATCH: i64 = 2000;
 
@@ -182,12 +183,8 @@ async fn apply_batch(
     if events.is_empty() {
         return Ok(0);
     }
-    sqlx::query(&format!("SET LOCAL search_path TO {schema}, public"))
-        .execute(&mut *conn)
-        .await?;
-    projection.apply_batch(conn, &events).await?;
+    apply_into(conn, projection, schema, &events, applied_before).await?;
     let applied = events.len() as i64;
-    statistics::refresh_if_grown(conn, projection, applied_before, applied_before + applied).await?;
     if let Some(last) = events.last() {
         *checkpoint = last.checkpoint();
     }

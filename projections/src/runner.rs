@@ -9,7 +9,8 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::metrics::ProjectionMetrics;
-use crate::{state, statistics, Projection, ProjectionError};
+use crate::projection::apply_into;
+use crate::{state, Projection, ProjectionError};
 
 /// Events applied per transaction.
 pub const DEFAULT_BATCH: i64 = 500;
@@ -71,16 +72,12 @@ impl Runner {
                 continue;
             }
             let checkpoint = last.checkpoint();
-            sqlx::query(&format!("SET LOCAL search_path TO {}, public", installed.schema_name))
-                .execute(&mut *tx)
-                .await?;
-            self.projection.apply_batch(&mut tx, &events).await?;
-            let applied = installed.events_applied;
-            statistics::refresh_if_grown(
+            apply_into(
                 &mut tx,
                 self.projection.as_ref(),
-                applied,
-                applied + events.len() as i64,
+                &installed.schema_name,
+                &events,
+                installed.events_applied,
             )
             .await?;
             state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;

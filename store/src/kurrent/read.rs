@@ -26,16 +26,7 @@ pub(super) async fn stream(
         _ => StreamPosition::Start,
     };
     let options = ReadStreamOptions::default().position(start).forwards();
-    let mut read = client.read_stream(stream_id, &options).await.map_err(backend)?;
-    let mut events = Vec::new();
-    loop {
-        match read.next().await {
-            Ok(Some(resolved)) => events.push(decode(resolved.get_original_event())?),
-            Ok(None) => return Ok(events),
-            Err(kurrentdb::Error::ResourceNotFound) => return Ok(Vec::new()),
-            Err(error) => return Err(backend(error)),
-        }
-    }
+    read_stream_with(client, stream_id, &options).await
 }
 
 /// The last `count` events of a stream, newest first; empty when it does not exist.
@@ -44,16 +35,7 @@ pub(super) async fn tail(client: &Client, stream_id: &str, count: usize) -> Resu
         .position(StreamPosition::End)
         .backwards()
         .max_count(count.max(1));
-    let mut read = client.read_stream(stream_id, &options).await.map_err(backend)?;
-    let mut events = Vec::new();
-    loop {
-        match read.next().await {
-            Ok(Some(resolved)) => events.push(decode(resolved.get_original_event())?),
-            Ok(None) => return Ok(events),
-            Err(kurrentdb::Error::ResourceNotFound) => return Ok(Vec::new()),
-            Err(error) => return Err(backend(error)),
-        }
-    }
+    read_stream_with(client, stream_id, &options).await
 }
 
 /// Up to `limit` events after a checkpoint, in `$all` order, system events left out.
@@ -129,6 +111,24 @@ pub(super) async fn head_position(client: &Client) -> Result<i64, StoreError> {
                 from = StreamPosition::Position(position);
             }
             _ => return Ok(0),
+        }
+    }
+}
+
+/// Every event a stream read with `options` yields; empty when the stream does not exist.
+async fn read_stream_with(
+    client: &Client,
+    stream_id: &str,
+    options: &ReadStreamOptions,
+) -> Result<Vec<RecordedEvent>, StoreError> {
+    let mut read = client.read_stream(stream_id, options).await.map_err(backend)?;
+    let mut events = Vec::new();
+    loop {
+        match read.next().await {
+            Ok(Some(resolved)) => events.push(decode(resolved.get_original_event())?),
+            Ok(None) => return Ok(events),
+            Err(kurrentdb::Error::ResourceNotFound) => return Ok(Vec::new()),
+            Err(error) => return Err(backend(error)),
         }
     }
 }
