@@ -427,12 +427,7 @@ pub fn ingestor_routes_for(state: SharedState) -> impl poem::Endpoint {
 
 #[handler]
 fn prometheus_metrics(Data(state): Data<&SharedState>) -> String {
-    let mut buffer = Vec::new();
-    let families = state.registry.gather();
-    if let Err(error) = TextEncoder::new().encode(&families, &mut buffer) {
-        tracing::warn!(%error, "metrics encoding failed");
-    }
-    let mut text = String::from_utf8(buffer).unwrap_or_default();
+    let mut text = encode_metrics(&state.registry);
     text.push_str(&format!(
         "# HELP omnistream_events_appended_total Events appended by this process\n\
          # TYPE omnistream_events_appended_total counter\n\
@@ -440,6 +435,15 @@ fn prometheus_metrics(Data(state): Data<&SharedState>) -> String {
         state.store.events_appended()
     ));
     text
+}
+
+/// A registry's metrics in Prometheus's text format.
+pub fn encode_metrics(registry: &Registry) -> String {
+    let mut buffer = Vec::new();
+    if let Err(error) = TextEncoder::new().encode(&registry.gather(), &mut buffer) {
+        tracing::warn!(%error, "metrics encoding failed");
+    }
+    String::from_utf8(buffer).unwrap_or_default()
 }
 
 fn spawn_idempotency_purge(pool: sqlx::PgPool, mut shutdown: watch::Receiver<bool>) {

@@ -3,15 +3,12 @@
 use std::io::Write;
 use std::path::PathBuf;
 use std::sync::Arc;
-use std::time::Duration;
 
 use chrono::{DateTime, Utc};
 use clap::{Parser, Subcommand};
 use omnistream_commands::{registration, CommandBus};
-use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state};
 use omnistream_store::{audit, EventStore};
-use tokio::sync::watch;
 use uuid::Uuid;
 
 use crate::app::{self, Application};
@@ -32,7 +29,8 @@ pub struct Cli {
 pub enum Command {
     /// Runs the API with in-process projection workers and jobs.
     Serve,
-    /// Runs the projection workers alone (scale-out), without HTTP.
+    /// Runs the projection workers alone (scale-out); serves only `/metrics` and `/api/health`
+    /// on `OMNISTREAM_WORKER_BIND`.
     Worker {
         /// What they follow: `store` (the event store directly) or `kafka` (the events topic,
         /// in a consumer group: run any number of workers). Default: `OMNISTREAM_PROJECTION_SOURCE`.
@@ -149,7 +147,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init(config.log_json);
     match cli.command {
         Command::Serve => Application::build(config).await?.run_until_stopped().await?,
-        Command::Worker { source } => worker(config, source).await?,
+        Command::Worker { source } => crate::worker::run(config, source).await?,
         Command::WebhookIngestor => {
             Application::build_as(config, app::Role::Ingestor)
                 .await?
@@ -208,24 +206,6 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Openapi => println!("{}", crate::routes::service().spec()),
         Command::Schemas { dir } => write_schemas(&dir)?,
     }
-    Ok(())
-}
-
-async fn worker(config: Config, source: Option<ProjectionSource>) -> anyhow::Result<()> {
-    let source = source.unwrap_or(config.projection_source);
-    let (pool, store) = app::connect(&config).await?;
-    let events: Arc<dyn EventStore> = app::shredding(&pool, &store);
-    app::install_projections(&pool, &events).await?;
-    let registry = prometheus::Registry::new();
-    let metrics = ProjectionMetrics::register(&registry)?;
-    let kafka = app::KafkaRuntime::from_config(&config, &registry)?;
-    let (shutdown, receiver) = watch::channel(false);
-    app::spawn_projection_workers(&pool, &events, metrics, source, kafka.as_ref(), receiver)?;
-    tracing::info!(?source, "projection workers running; Ctrl-C or SIGTERM stops them");
-    app::shutdown_signal().await;
-    let _ = shutdown.send(true);
-    // Let the consumer leave its group, so its partitions move on at once.
-    tokio::time::sleep(Duration::from_millis(500)).await;
     Ok(())
 }
 

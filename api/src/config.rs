@@ -13,6 +13,9 @@ pub struct Config {
     pub database_url: String,
     /// `OMNISTREAM_BIND`: the listening address; port 0 picks a free port.
     pub bind: SocketAddr,
+    /// `OMNISTREAM_WORKER_BIND`: where `omnistream worker` serves `/metrics` and
+    /// `/api/health`; port 0 picks a free port.
+    pub worker_bind: SocketAddr,
     /// `OMNISTREAM_DB_MAX_CONNECTIONS`: pool size.
     pub max_connections: u32,
     /// `OMNISTREAM_SESSION_TTL_HOURS`: how long a login session lasts.
@@ -158,6 +161,7 @@ impl Config {
         Ok(Self {
             database_url: var("DATABASE_URL").unwrap_or_else(|| DEFAULT_DATABASE_URL.to_owned()),
             bind: parsed("OMNISTREAM_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            worker_bind: parsed("OMNISTREAM_WORKER_BIND", SocketAddr::from(([127, 0, 0, 1], 9464)))?,
             max_connections: parsed("OMNISTREAM_DB_MAX_CONNECTIONS", 20)?,
             session_ttl: Duration::from_secs(3600 * parsed::<u64>("OMNISTREAM_SESSION_TTL_HOURS", 12)?),
             max_body_bytes: parsed("OMNISTREAM_MAX_BODY_BYTES", 1024 * 1024)?,
@@ -191,6 +195,7 @@ impl Config {
         Self {
             database_url: database_url.to_owned(),
             bind: SocketAddr::from(([127, 0, 0, 1], 0)),
+            worker_bind: SocketAddr::from(([127, 0, 0, 1], 0)),
             max_connections: 10,
             session_ttl: Duration::from_secs(12 * 3600),
             max_body_bytes: 1024 * 1024,

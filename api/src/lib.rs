@@ -16,3 +16,4 @@ pub mod seed;
 pub mod state;
 pub mod telemetry;
 pub mod window_rules;
+pub mod worker;

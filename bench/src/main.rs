@@ -5,11 +5,13 @@
 //! systems sharing one PostgreSQL server: OmniStream's store (group commit), the naive
 //! baseline (the same inserts, one transaction per event) and cqrs-es with postgres-es.
 //! `inbox` puts HTTP load on a running service's inbox; `ingest` sends it signed WhatsApp
-//! webhooks and checks that every message reaches the inbox exactly once.
+//! webhooks and checks that every message reaches the inbox exactly once; `kafka` measures
+//! the read-model pipeline through a Kafka broker next to the PostgreSQL-only path.
 
 mod cqrs_baseline;
 mod inbox_load;
 mod ingest_load;
+mod kafka_pipeline;
 mod naive;
 mod omnistream;
 
@@ -49,6 +51,9 @@ enum Command {
     Inbox(inbox_load::InboxLoad),
     /// Signed WhatsApp webhooks on a running service's receivers; checks nothing is lost.
     Ingest(ingest_load::IngestLoad),
+    /// Relay and projection throughput through a Kafka broker (1 and 2 workers) and the lag
+    /// from append to read model, next to the PostgreSQL-only path.
+    Kafka(kafka_pipeline::KafkaPipeline),
 }
 
 /// What one writer does per operation.
@@ -116,6 +121,7 @@ async fn main() -> anyhow::Result<()> {
         } => (server, seconds, writers, append_writers),
         Command::Inbox(load) => return inbox_load::run(load).await,
         Command::Ingest(load) => return ingest_load::run(load).await,
+        Command::Kafka(options) => return kafka_pipeline::run(options).await,
     };
     println!("append benchmark: {seconds} s per measurement, PostgreSQL at {server}");
     println!(

@@ -30,17 +30,8 @@ contract!(
     read_all_pages_in_order_after_a_checkpoint,
     head_position_grows,
     appends_wake_up_listeners,
+    a_retried_exact_append_is_a_no_op,
 );
-
-/// Known gap of the PostgreSQL writer: it checks an exact expected version against the
-/// locked head before it looks up stored event ids, so the retry of a written `Exact` append
-/// answers `Conflict` instead of a no-op. Run with `--ignored` to see it.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "PostgreSQL answers Conflict to the retry of a written Exact append"]
-async fn a_retried_exact_append_is_a_no_op() {
-    let (_pool, store) = fresh_store().await;
-    store_contract::a_retried_exact_append_is_a_no_op(&store, &store_contract::unique_prefix("pg")).await;
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn multi_stream_appends_are_atomic() {

@@ -213,19 +213,7 @@ async fn decide_and_write(
     };
     let mut stored: HashSet<Uuid> = match care {
         Care::Optimistic => HashSet::new(),
-        Care::Careful => {
-            let event_ids: Vec<Uuid> = units
-                .iter()
-                .flatten()
-                .flat_map(|r| r.events.iter().map(|e| e.event_id))
-                .collect();
-            sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
-                .bind(&event_ids)
-                .fetch_all(&mut *conn)
-                .await?
-                .into_iter()
-                .collect()
-        }
+        Care::Careful => stored_event_ids(conn, units.iter().flatten()).await?,
     };
 
     // One timestamp per group, truncated to what PostgreSQL stores, so hashes recompute.
@@ -238,7 +226,17 @@ async fn decide_and_write(
     let mut placements: Vec<Vec<(usize, usize)>> = Vec::with_capacity(units.len());
     let mut touched: HashMap<String, Head> = HashMap::new();
     for unit in units {
-        match decide_unit(unit, &heads, &stored, now, &mut columns) {
+        let mut decided = decide_unit(unit, &heads, &stored, now, &mut columns);
+        if care == Care::Optimistic && matches!(decided, Err(StoreError::Conflict { .. })) {
+            // A retried append that landed already finds its stream moved on: it is a no-op,
+            // not a conflict, once its event ids are looked up (the head is locked).
+            let landed = stored_event_ids(conn, unit.iter()).await?;
+            if !landed.is_empty() {
+                stored.extend(landed);
+                decided = decide_unit(unit, &heads, &stored, now, &mut columns);
+            }
+        }
+        match decided {
             Ok((outcomes, unit_heads, rows)) => {
                 for request in unit {
                     stored.extend(request.events.iter().map(|e| e.event_id));
@@ -266,6 +264,22 @@ async fn decide_and_write(
         }
     }
     Ok(results)
+}
+
+/// Which of the requests' event ids are stored already.
+async fn stored_event_ids(
+    conn: &mut PgConnection,
+    requests: impl Iterator<Item = &AppendRequest>,
+) -> Result<HashSet<Uuid>, sqlx::Error> {
+    let event_ids: Vec<Uuid> = requests.flat_map(|r| r.events.iter().map(|e| e.event_id)).collect();
+    Ok(
+        sqlx::query_scalar("SELECT event_id FROM events WHERE event_id = ANY($1)")
+            .bind(&event_ids)
+            .fetch_all(&mut *conn)
+            .await?
+            .into_iter()
+            .collect(),
+    )
 }
 
 type Decided = (Vec<AppendOutcome>, HashMap<String, Head>, Vec<(usize, usize)>);
