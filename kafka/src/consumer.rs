@@ -9,7 +9,7 @@
 //! Tokio runtime that started it.
 
 use std::collections::{BTreeMap, HashMap};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
@@ -17,6 +17,7 @@ use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::{Headers, Message};
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
+use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::runtime::Handle;
@@ -78,9 +79,22 @@ struct OffsetContext {
     runtime: Handle,
     group: String,
     topic: String,
+    /// Each partition's high watermark as the client's last statistics reported it.
+    high_watermarks: Mutex<HashMap<i32, i64>>,
 }
 
-impl ClientContext for OffsetContext {}
+impl ClientContext for OffsetContext {
+    fn stats(&self, statistics: Statistics) {
+        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        if let Ok(mut highs) = self.high_watermarks.lock() {
+            for (partition, figures) in &topic.partitions {
+                if *partition >= 0 && figures.hi_offset >= 0 {
+                    highs.insert(*partition, figures.hi_offset);
+                }
+            }
+        }
+    }
+}
 
 impl ConsumerContext for OffsetContext {
     fn rebalance(&self, consumer: &BaseConsumer<Self>, err: RDKafkaRespErr, partitions: &mut TopicPartitionList) {
@@ -189,8 +203,14 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
             runtime: runtime.clone(),
             group: self.group.clone(),
             topic: self.topic.clone(),
+            high_watermarks: Mutex::new(HashMap::new()),
         };
-        let consumer: BaseConsumer<OffsetContext> = self.settings.consumer(&self.group).create_with_context(context)?;
+        // Statistics carry the high watermarks the lag metric needs, without a round trip.
+        let consumer: BaseConsumer<OffsetContext> = self
+            .settings
+            .consumer(&self.group)
+            .set("statistics.interval.ms", "2000")
+            .create_with_context(context)?;
         consumer.subscribe(&[&self.topic])?;
         let mut applied_up_to: HashMap<i32, i64> = HashMap::new();
         let mut lag_reported = Instant::now();
@@ -293,11 +313,10 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
 
     fn report_lag(&self, consumer: &BaseConsumer<OffsetContext>, applied_up_to: &HashMap<i32, i64>) {
         let Ok(assignment) = consumer.assignment() else { return };
+        let Ok(highs) = consumer.context().high_watermarks.lock().map(|h| h.clone()) else { return };
         for element in assignment.elements() {
             let partition = element.partition();
-            let Ok((_, high)) = consumer.fetch_watermarks(&self.topic, partition, Duration::from_secs(1)) else {
-                continue;
-            };
+            let Some(&high) = highs.get(&partition) else { continue };
             let next = applied_up_to.get(&partition).copied().unwrap_or(0);
             self.metrics
                 .consumer_lag
