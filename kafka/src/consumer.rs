@@ -13,11 +13,12 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
+use futures_util::future::join_all;
 use rdkafka::consumer::{BaseConsumer, Consumer, ConsumerContext};
 use rdkafka::message::{Headers, Message};
+use rdkafka::statistics::Statistics;
 use rdkafka::topic_partition_list::{Offset, TopicPartitionList};
 use rdkafka::types::RDKafkaRespErr;
-use rdkafka::statistics::Statistics;
 use rdkafka::ClientContext;
 use sqlx::{PgConnection, PgPool, Row};
 use tokio::runtime::Handle;
@@ -85,7 +86,9 @@ struct OffsetContext {
 
 impl ClientContext for OffsetContext {
     fn stats(&self, statistics: Statistics) {
-        let Some(topic) = statistics.topics.get(&self.topic) else { return };
+        let Some(topic) = statistics.topics.get(&self.topic) else {
+            return;
+        };
         if let Ok(mut highs) = self.high_watermarks.lock() {
             for (partition, figures) in &topic.partitions {
                 if *partition >= 0 && figures.hi_offset >= 0 {
@@ -224,12 +227,17 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
             for record in batch {
                 by_partition.entry(record.partition).or_default().push(record);
             }
-            for (partition, records) in by_partition {
-                let next = records.last().map_or(0, |r| r.offset + 1);
-                if !self.apply_with_retry(runtime, partition, &records, shutdown) {
+            // Partitions hold different tenants: their batches commit side by side.
+            let applied = runtime.block_on(join_all(
+                by_partition
+                    .iter()
+                    .map(|(partition, records)| self.apply_with_retry(*partition, records, shutdown)),
+            ));
+            for ((partition, records), landed) in by_partition.iter().zip(applied) {
+                if !landed {
                     return Ok(());
                 }
-                applied_up_to.insert(partition, next);
+                applied_up_to.insert(*partition, records.last().map_or(0, |r| r.offset + 1));
             }
             if lag_reported.elapsed() > Duration::from_secs(2) {
                 self.report_lag(&consumer, &applied_up_to);
@@ -240,16 +248,10 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
 
     /// Applies a partition's batch, retrying failures until it lands; answers false when
     /// shutdown came first (the batch is then left for whoever consumes the partition next).
-    fn apply_with_retry(
-        &self,
-        runtime: &Handle,
-        partition: i32,
-        records: &[Record],
-        shutdown: &watch::Receiver<bool>,
-    ) -> bool {
+    async fn apply_with_retry(&self, partition: i32, records: &[Record], shutdown: &watch::Receiver<bool>) -> bool {
         let mut backoff = Duration::from_millis(100);
         loop {
-            match runtime.block_on(self.apply(partition, records)) {
+            match self.apply(partition, records).await {
                 Ok(applied) => {
                     if applied > 0 {
                         self.metrics
@@ -265,7 +267,7 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
                     if *shutdown.borrow() {
                         return false;
                     }
-                    std::thread::sleep(backoff);
+                    tokio::time::sleep(backoff).await;
                     backoff = (backoff * 2).min(Duration::from_secs(5));
                 }
             }
@@ -313,7 +315,9 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
 
     fn report_lag(&self, consumer: &BaseConsumer<OffsetContext>, applied_up_to: &HashMap<i32, i64>) {
         let Ok(assignment) = consumer.assignment() else { return };
-        let Ok(highs) = consumer.context().high_watermarks.lock().map(|h| h.clone()) else { return };
+        let Ok(highs) = consumer.context().high_watermarks.lock().map(|h| h.clone()) else {
+            return;
+        };
         for element in assignment.elements() {
             let partition = element.partition();
             let Some(&high) = highs.get(&partition) else { continue };

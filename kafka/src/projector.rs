@@ -115,9 +115,15 @@ async fn apply_to(
             "{name} is not fed from Kafka (source {source})"
         )));
     }
+    // The planner statistics follow the projection's whole size, not one partition's: the
+    // milestones count every event applied (from the store before the move, then from every
+    // partition); each partition counting its own would ANALYZE the shared tables once per
+    // partition and milestone.
     let row = sqlx::query(
-        "SELECT tx_id::text::bigint AS tx_id, position, events_applied FROM projection_partitions \
-         WHERE projection = $1 AND partition = $2 FOR UPDATE",
+        "SELECT tx_id::text::bigint AS tx_id, position, \
+                ((SELECT sum(events_applied) FROM projection_partitions WHERE projection = $1) \
+                 + (SELECT events_applied FROM projection_state WHERE name = $1))::bigint AS events_applied \
+         FROM projection_partitions WHERE projection = $1 AND partition = $2 FOR UPDATE",
     )
     .bind(name)
     .bind(partition)
