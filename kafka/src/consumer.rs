@@ -24,6 +24,7 @@ use sqlx::{PgConnection, PgPool, Row};
 use tokio::runtime::Handle;
 use tokio::sync::watch;
 
+use crate::settings::PRODUCER_BATCH_RECORDS;
 use crate::{topics, BusError, KafkaMetrics, KafkaSettings};
 
 /// Records applied per transaction, at most.
@@ -119,7 +120,9 @@ impl ConsumerContext for OffsetContext {
                     .collect();
                 for (topic, partition) in &assigned {
                     let offset = match stored.get(partition) {
-                        Some(next) if topic == &self.topic => Offset::Offset(*next),
+                        // Up to a producer batch early (see PRODUCER_BATCH_RECORDS): what was
+                        // applied already is skipped under the offset row's lock.
+                        Some(next) if topic == &self.topic => Offset::Offset((*next - PRODUCER_BATCH_RECORDS).max(0)),
                         _ => Offset::Beginning,
                     };
                     if let Err(error) = partitions.set_partition_offset(topic, *partition, offset) {

@@ -2,6 +2,12 @@
 
 use rdkafka::ClientConfig;
 
+/// The most records a producer of ours puts in one record batch. A consumer resumes a
+/// partition this many offsets before its stored offset: some brokers (tansu 0.6) answer a
+/// fetch only from whole batches starting at or after the offset asked for, so a resume inside
+/// a batch would skip the rest of it. Records below the stored offset are skipped anyway.
+pub const PRODUCER_BATCH_RECORDS: i64 = 1000;
+
 /// The Kafka settings (`KAFKA_*` variables).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct KafkaSettings {
@@ -65,6 +71,7 @@ impl KafkaSettings {
             .set("acks", "all")
             .set("enable.gapless.guarantee", "true")
             .set("linger.ms", "2")
+            .set("batch.num.messages", PRODUCER_BATCH_RECORDS.to_string())
             .set("message.timeout.ms", "30000")
             .set("queue.buffering.max.messages", "200000");
         config

@@ -9,8 +9,9 @@ use std::time::{Duration, Instant};
 
 use omnistream_api::app;
 use omnistream_domain::Metadata;
+use omnistream_kafka::consumer::{BatchHandler, PgOffsetConsumer, Record};
 use omnistream_kafka::relay::{self, Relay};
-use omnistream_kafka::{wire, KafkaMetrics, KafkaSettings};
+use omnistream_kafka::{topics, wire, BusError, KafkaMetrics, KafkaSettings};
 use omnistream_projections::rebuild;
 use omnistream_store::partitioning::partition_of;
 use omnistream_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, PgEventStore};
@@ -18,6 +19,7 @@ use omnistream_tests::channels::{self, APP_SECRET};
 use omnistream_tests::kafka::{self as broker, by_partition, read_topic};
 use omnistream_tests::private_postgres::PrivatePostgres;
 use omnistream_tests::{fresh_database, fresh_store, TestApp};
+use rdkafka::producer::{FutureProducer, FutureRecord};
 use reqwest::StatusCode;
 use serde_json::json;
 use sqlx::PgPool;
@@ -294,7 +296,8 @@ async fn worker_killed_mid_stream(after_kill: AfterKill) {
     let mut first = worker(&url, &settings);
     let mut second = worker(&url, &settings);
 
-    // Kill the first worker once both have partitions and part of the stream is applied.
+    // Kill the first worker once both have partitions and part of the stream is applied,
+    // while more tenants keep arriving.
     let joined =
         async { first.assigned.wait_for(|a| *a).await.is_ok() && second.assigned.wait_for(|a| *a).await.is_ok() };
     assert!(
@@ -317,6 +320,16 @@ async fn worker_killed_mid_stream(after_kill: AfterKill) {
         assert!(Instant::now() < deadline, "the workers applied nothing");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    let arriving = {
+        let (events, pool) = (events.clone(), pool.clone());
+        tokio::spawn(async move {
+            for n in 0..8 {
+                seed_tenant(&events, &pool, &format!("Kafka Org late {n}"), 25).await;
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        })
+    };
+    tokio::time::sleep(Duration::from_millis(300)).await;
     first.process.start_kill().expect("SIGKILL");
     first.process.wait().await.unwrap();
     let (mid, stored) = applied(&pool).await;
@@ -334,7 +347,7 @@ async fn worker_killed_mid_stream(after_kill: AfterKill) {
         }
     };
     // The stream goes on while one worker is left.
-    seed_tenant(&events, &pool, "Kafka Org late", 60).await;
+    arriving.await.expect("late tenants");
     wait_until_complete(&pool, Duration::from_secs(120)).await;
     let sources: Vec<String> = sqlx::query_scalar("SELECT DISTINCT source FROM projection_state")
         .fetch_all(&pool)
@@ -508,4 +521,85 @@ async fn kafka_first_ingest_keeps_accepting_webhooks_while_the_database_is_down(
         .collect();
     assert_eq!(texts.len(), accepted + 1, "no message lost or doubled");
     assert_eq!(channels::deliveries(&app).await, accepted as i64 + 1);
+}
+
+/// Records the offsets it is handed, in the batch's transaction.
+struct OffsetLog;
+
+#[async_trait::async_trait]
+impl BatchHandler for OffsetLog {
+    async fn apply(&self, tx: &mut sqlx::PgConnection, partition: i32, records: &[Record]) -> Result<(), BusError> {
+        for record in records {
+            sqlx::query("INSERT INTO applied_offsets (partition, record_offset) VALUES ($1, $2)")
+                .bind(partition)
+                .bind(record.offset)
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_member_resuming_inside_a_record_batch_applies_every_record_after_its_offset_once() {
+    let url = fresh_database().await;
+    let pool = omnistream_api::db::connect(&url, 6).await.unwrap();
+    omnistream_api::db::migrate(&pool).await.unwrap();
+    sqlx::query("CREATE TABLE applied_offsets (partition INT, record_offset BIGINT)")
+        .execute(&pool)
+        .await
+        .unwrap();
+    let settings = broker::settings(1);
+    topics::ensure_topics(&settings).await.unwrap();
+    let topic = settings.events_topic();
+    // Twenty records in one batch: the producer lingers until all are queued.
+    let producer: FutureProducer = settings.producer().set("linger.ms", "200").create().unwrap();
+    let deliveries: Vec<_> = (0..20)
+        .map(|n| {
+            let payload = format!("record {n}");
+            producer
+                .send_result(FutureRecord::to(&topic).key("k").payload(&payload).partition(0))
+                .expect("queued")
+        })
+        .collect();
+    for delivery in deliveries {
+        delivery.await.expect("delivered").expect("acknowledged");
+    }
+    // The group applied offsets 0..7 before (the member that did so is gone).
+    sqlx::query("INSERT INTO kafka_offsets (group_id, topic, partition, next_offset) VALUES ($1, $2, 0, 7)")
+        .bind(&settings.group)
+        .bind(&topic)
+        .execute(&pool)
+        .await
+        .unwrap();
+    let (stop, stopped) = watch::channel(false);
+    PgOffsetConsumer::new(
+        settings.clone(),
+        settings.group.clone(),
+        topic.clone(),
+        pool.clone(),
+        Arc::new(OffsetLog),
+        KafkaMetrics::unregistered(),
+    )
+    .spawn(stopped)
+    .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let next: i64 = sqlx::query_scalar("SELECT next_offset FROM kafka_offsets WHERE group_id = $1")
+            .bind(&settings.group)
+            .fetch_one(&pool)
+            .await
+            .unwrap();
+        if next == 20 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "stuck at offset {next}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stop.send(true).unwrap();
+    let applied: Vec<i64> = sqlx::query_scalar("SELECT record_offset FROM applied_offsets ORDER BY record_offset")
+        .fetch_all(&pool)
+        .await
+        .unwrap();
+    assert_eq!(applied, (7..20).collect::<Vec<i64>>());
 }
