@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod aggregate;
 pub mod api_key;
+pub mod business_hours;
 pub mod chat_expiration;
 pub mod claim;
 pub mod contact;
