@@ -230,6 +230,22 @@ impl<H: BatchHandler> PgOffsetConsumer<H> {
             for record in batch {
                 by_partition.entry(record.partition).or_default().push(record);
             }
+            // In offset order, each offset once: a seek or reassignment can leave records of
+            // the earlier fetch position in the same poll as the refetched ones.
+            for (partition, records) in by_partition.iter_mut() {
+                let polled = records.len();
+                let in_order = records.windows(2).all(|w| w[0].offset < w[1].offset);
+                records.sort_by_key(|r| r.offset);
+                records.dedup_by_key(|r| r.offset);
+                if !in_order {
+                    tracing::info!(
+                        partition,
+                        polled,
+                        kept = records.len(),
+                        "records of two fetch positions in one poll"
+                    );
+                }
+            }
             // Partitions hold different tenants: their batches commit side by side.
             let applied = runtime.block_on(join_all(
                 by_partition

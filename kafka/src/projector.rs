@@ -135,7 +135,20 @@ async fn apply_to(
         position: row.try_get("position")?,
     };
     let events_applied: i64 = row.try_get("events_applied")?;
-    let fresh: Vec<RecordedEvent> = events.iter().filter(|e| e.checkpoint() > applied).cloned().collect();
+    // Only what moves the checkpoint forward: a record at or below it, or below one kept
+    // before it in this batch, was applied already (or is a second copy of a refetch).
+    let mut reached = applied;
+    let fresh: Vec<RecordedEvent> = events
+        .iter()
+        .filter(|e| {
+            let ahead = e.checkpoint() > reached;
+            if ahead {
+                reached = e.checkpoint();
+            }
+            ahead
+        })
+        .cloned()
+        .collect();
     let Some(last) = fresh.last().map(RecordedEvent::checkpoint) else {
         return Ok(());
     };
