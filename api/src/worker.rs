@@ -9,14 +9,15 @@ use std::time::{Duration, Instant};
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_store::EventStore;
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::web::{Data, Json};
+use poem::web::Data;
 use poem::{get, handler, EndpointExt, Route, Server};
+use poem_openapi::payload::Json;
 use prometheus::Registry;
-use serde_json::json;
 use tokio::sync::watch;
 
 use crate::app;
 use crate::config::{Config, ProjectionSource};
+use crate::routes::health::HealthResponse;
 
 /// Runs the projection workers following `source` (default: the configured one) until
 /// Ctrl-C or SIGTERM.
@@ -57,10 +58,11 @@ fn metrics_text(Data(registry): Data<&Registry>) -> String {
 }
 
 #[handler]
-fn health(Data(started): Data<&Instant>) -> Json<serde_json::Value> {
-    Json(json!({
-        "status": "ok",
-        "version": env!("CARGO_PKG_VERSION"),
-        "uptime_seconds": started.elapsed().as_secs(),
-    }))
+fn health(Data(started): Data<&Instant>) -> Json<HealthResponse> {
+    Json(HealthResponse {
+        status: "ok".into(),
+        version: env!("CARGO_PKG_VERSION").into(),
+        uptime_seconds: started.elapsed().as_secs(),
+        checks: None,
+    })
 }

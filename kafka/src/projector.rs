@@ -103,13 +103,15 @@ async fn apply_to(
 ) -> Result<(), BusError> {
     let name = projection.name();
     // Shared: workers of other partitions go on together; a rebuild's swap waits for them.
-    let installed = sqlx::query("SELECT schema_name, source FROM projection_state WHERE name = $1 FOR SHARE")
-        .bind(name)
-        .fetch_optional(&mut *tx)
-        .await?
-        .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
+    let installed =
+        sqlx::query("SELECT schema_name, source, events_applied FROM projection_state WHERE name = $1 FOR SHARE")
+            .bind(name)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| ProjectionError::UnknownProjection(name.to_owned()))?;
     let schema: String = installed.try_get("schema_name")?;
     let source: String = installed.try_get("source")?;
+    let applied_from_store: i64 = installed.try_get("events_applied")?;
     if source != state::SOURCE_KAFKA {
         return Err(BusError::Record(format!(
             "{name} is not fed from Kafka (source {source})"
@@ -121,8 +123,7 @@ async fn apply_to(
     // partition and milestone.
     let row = sqlx::query(
         "SELECT tx_id::text::bigint AS tx_id, position, \
-                ((SELECT sum(events_applied) FROM projection_partitions WHERE projection = $1) \
-                 + (SELECT events_applied FROM projection_state WHERE name = $1))::bigint AS events_applied \
+                (SELECT sum(events_applied) FROM projection_partitions WHERE projection = $1)::bigint AS events_applied \
          FROM projection_partitions WHERE projection = $1 AND partition = $2 FOR UPDATE",
     )
     .bind(name)
@@ -134,7 +135,7 @@ async fn apply_to(
         tx_id: row.try_get("tx_id")?,
         position: row.try_get("position")?,
     };
-    let events_applied: i64 = row.try_get("events_applied")?;
+    let events_applied = applied_from_store + row.try_get::<i64, _>("events_applied")?;
     // Only what moves the checkpoint forward: a record at or below it, or below one kept
     // before it in this batch, was applied already (or is a second copy of a refetch).
     let mut reached = applied;
