@@ -123,6 +123,27 @@ impl BusinessCalendar {
         total
     }
 
+    /// The instant when `seconds` of business time have passed since `from`; none when the
+    /// calendar stays shut for the next ten years (no shifts, or every date closed).
+    pub fn add_business_seconds(&self, from: DateTime<Utc>, seconds: i64) -> Option<DateTime<Utc>> {
+        let mut left = seconds.max(0);
+        let first = from.with_timezone(&self.time_zone).date_naive() - Duration::days(1);
+        for date in first.iter_days().take(3660) {
+            for (start, end) in self.shifts_on(date) {
+                let start = start.max(from);
+                if end <= start {
+                    continue;
+                }
+                let length = (end - start).num_seconds();
+                if left <= length {
+                    return Some(start + Duration::seconds(left));
+                }
+                left -= length;
+            }
+        }
+        None
+    }
+
     /// The shifts starting on a local date, as instants.
     fn shifts_on(&self, date: NaiveDate) -> Vec<(DateTime<Utc>, DateTime<Utc>)> {
         if self.closed.contains(&date) {
@@ -305,6 +326,30 @@ mod tests {
             .filter(|d| d.weekday().num_days_from_monday() < 5 && d.to_string() != "2026-12-25")
             .count() as i64;
         assert_eq!(calendar.business_seconds(from, to), days * 8 * 3600);
+    }
+
+    #[test]
+    fn adding_business_time_skips_nights_weekends_and_closed_dates() {
+        let calendar = office("Europe/Berlin", &["2026-11-23"]);
+        // Friday 2026-11-20 16:30 CET plus 2 h: 30 min on Friday, Monday closed, 1.5 h Tuesday.
+        let due = calendar.add_business_seconds(at("2026-11-20T15:30:00Z"), 2 * 3600);
+        assert_eq!(due, Some(at("2026-11-24T09:30:00Z")));
+        // Before opening: the count starts at 09:00.
+        let due = calendar.add_business_seconds(at("2026-11-24T05:00:00Z"), 3600);
+        assert_eq!(due, Some(at("2026-11-24T09:00:00Z")));
+        // The inverse of business_seconds, across the spring DST change.
+        let night = one_shift("Europe/Berlin", 5, shift("22:00:00", "06:00:00"));
+        let from = at("2026-03-28T00:00:00Z");
+        let due = night.add_business_seconds(from, 7 * 3600).expect("a due time");
+        assert_eq!(night.business_seconds(from, due), 7 * 3600);
+        assert_eq!(due, at("2026-03-29T04:00:00Z"), "06:00 CEST");
+        let always = BusinessCalendar::always_open();
+        assert_eq!(
+            always.add_business_seconds(from, 90),
+            Some(from + Duration::seconds(90))
+        );
+        let shut = BusinessCalendar::new("UTC", Default::default(), BTreeSet::new()).expect("calendar");
+        assert_eq!(shut.add_business_seconds(from, 1), None);
     }
 
     #[test]

@@ -11,6 +11,7 @@ use uuid::Uuid;
 use crate::chat_expiration::WindowPolicy;
 use crate::contact::parse_tags;
 use crate::messaging_window::{MessagingWindow, WindowState};
+use crate::sla::{SlaBreached, SlaPolicyApplied, SlaPolicyRemoved, SlaTargetStarted, SlaTargetStopped, SlaWarningIssued};
 use crate::{Aggregate, DomainError, DomainEvent};
 
 /// Where a conversation happens.
@@ -76,6 +77,33 @@ impl ConversationStatus {
             ConversationStatus::Snoozed => "snoozed",
             ConversationStatus::Resolved => "resolved",
             ConversationStatus::Closed => "closed",
+        }
+    }
+}
+
+/// How urgent a conversation is; SLA policies may apply by priority.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Priority {
+    /// Can wait.
+    Low,
+    /// The default.
+    #[default]
+    Normal,
+    /// Soon.
+    High,
+    /// Now.
+    Urgent,
+}
+
+impl Priority {
+    /// The stored name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Normal => "normal",
+            Priority::High => "high",
+            Priority::Urgent => "urgent",
         }
     }
 }
@@ -449,6 +477,15 @@ pub struct ConversationWindowExpired {
     pub expired_at: DateTime<Utc>,
 }
 
+/// Event: the conversation's priority changed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationPriorityChanged {
+    /// The priority now.
+    pub priority: Priority,
+    /// The priority before.
+    pub previous: Priority,
+}
+
 /// The events of a conversation stream.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub enum ConversationEvent {
@@ -480,6 +517,20 @@ pub enum ConversationEvent {
     MessageDeliveryAttempted(MessageDeliveryAttempted),
     /// See [`ConversationWindowExpired`].
     ConversationWindowExpired(ConversationWindowExpired),
+    /// See [`ConversationPriorityChanged`].
+    ConversationPriorityChanged(ConversationPriorityChanged),
+    /// See [`SlaPolicyApplied`].
+    SlaPolicyApplied(SlaPolicyApplied),
+    /// See [`SlaPolicyRemoved`].
+    SlaPolicyRemoved(SlaPolicyRemoved),
+    /// See [`SlaTargetStarted`].
+    SlaTargetStarted(SlaTargetStarted),
+    /// See [`SlaWarningIssued`].
+    SlaWarningIssued(SlaWarningIssued),
+    /// See [`SlaBreached`].
+    SlaBreached(SlaBreached),
+    /// See [`SlaTargetStopped`].
+    SlaTargetStopped(SlaTargetStopped),
 }
 
 impl DomainEvent for ConversationEvent {
@@ -499,6 +550,13 @@ impl DomainEvent for ConversationEvent {
             ConversationEvent::MessageStatusChanged(_) => "MessageStatusChanged",
             ConversationEvent::MessageDeliveryAttempted(_) => "MessageDeliveryAttempted",
             ConversationEvent::ConversationWindowExpired(_) => "ConversationWindowExpired",
+            ConversationEvent::ConversationPriorityChanged(_) => "ConversationPriorityChanged",
+            ConversationEvent::SlaPolicyApplied(_) => "SlaPolicyApplied",
+            ConversationEvent::SlaPolicyRemoved(_) => "SlaPolicyRemoved",
+            ConversationEvent::SlaTargetStarted(_) => "SlaTargetStarted",
+            ConversationEvent::SlaWarningIssued(_) => "SlaWarningIssued",
+            ConversationEvent::SlaBreached(_) => "SlaBreached",
+            ConversationEvent::SlaTargetStopped(_) => "SlaTargetStopped",
         }
     }
 }
@@ -526,6 +584,11 @@ pub enum ConversationCommand {
     WakeUp {
         /// The snooze end the job was scheduled for.
         snoozed_until: DateTime<Utc>,
+    },
+    /// Change its priority.
+    SetPriority {
+        /// The priority.
+        priority: Priority,
     },
     /// Change its tags.
     Tag {
@@ -663,6 +726,8 @@ pub struct Conversation {
     pub division_id: Option<Uuid>,
     /// The tags.
     pub tags: Vec<String>,
+    /// The priority.
+    pub priority: Priority,
     /// Ids of its messages.
     pub message_ids: HashSet<Uuid>,
     /// The last message.
@@ -783,6 +848,11 @@ impl Aggregate for Conversation {
             C::Assign { agent_id } => ConversationEvent::ConversationAssigned(ConversationAssigned {
                 agent_id,
                 previous_agent_id: self.assignee_id,
+            }),
+            C::SetPriority { priority } if priority == self.priority => return Ok(vec![]),
+            C::SetPriority { priority } => ConversationEvent::ConversationPriorityChanged(ConversationPriorityChanged {
+                priority,
+                previous: self.priority,
             }),
             C::SetStatus {
                 status,
@@ -1035,6 +1105,14 @@ impl Aggregate for Conversation {
             }
             ConversationEvent::MessageDeliveryAttempted(_) => {}
             ConversationEvent::ConversationWindowExpired(e) => self.window_expired_for = Some(e.last_inbound_at),
+            ConversationEvent::ConversationPriorityChanged(e) => self.priority = e.priority,
+            // SLA clocks are read from the history by `sla::evaluate`, not kept in the state.
+            ConversationEvent::SlaPolicyApplied(_)
+            | ConversationEvent::SlaPolicyRemoved(_)
+            | ConversationEvent::SlaTargetStarted(_)
+            | ConversationEvent::SlaWarningIssued(_)
+            | ConversationEvent::SlaBreached(_)
+            | ConversationEvent::SlaTargetStopped(_) => {}
             ConversationEvent::MessageQueued(MessageQueued { message_id, .. })
             | ConversationEvent::MessageEchoed(MessageEchoed { message_id, .. }) => {
                 if let ConversationEvent::MessageEchoed(echo) = event {

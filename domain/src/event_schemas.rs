@@ -3,8 +3,8 @@
 use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
-    agent, api_key, chat_expiration, claim, contact, conversation, division, integration, media, note, organization,
-    quick_reply, role, super_admin, wa_template,
+    agent, api_key, app_settings, chat_expiration, claim, contact, conversation, division, integration, media, note,
+    organization, quick_reply, role, sla, sla_policy, super_admin, wa_template, working_hours,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -51,6 +51,19 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<conversation::MessageStatusChanged>("MessageStatusChanged"),
         entry::<conversation::MessageDeliveryAttempted>("MessageDeliveryAttempted"),
         entry::<conversation::ConversationWindowExpired>("ConversationWindowExpired"),
+        entry::<conversation::ConversationPriorityChanged>("ConversationPriorityChanged"),
+        entry::<sla::SlaPolicyApplied>("SlaPolicyApplied"),
+        entry::<sla::SlaPolicyRemoved>("SlaPolicyRemoved"),
+        entry::<sla::SlaTargetStarted>("SlaTargetStarted"),
+        entry::<sla::SlaWarningIssued>("SlaWarningIssued"),
+        entry::<sla::SlaBreached>("SlaBreached"),
+        entry::<sla::SlaTargetStopped>("SlaTargetStopped"),
+        entry::<sla_policy::SlaPolicyCreated>("SlaPolicyCreated"),
+        entry::<sla_policy::SlaPolicyUpdated>("SlaPolicyUpdated"),
+        entry::<sla_policy::SlaPolicyDeleted>("SlaPolicyDeleted"),
+        entry::<working_hours::WorkingHoursSet>("WorkingHoursSet"),
+        entry::<working_hours::WorkingHoursRemoved>("WorkingHoursRemoved"),
+        entry::<app_settings::TimezoneChanged>("TimezoneChanged"),
         entry::<division::DivisionCreated>("DivisionCreated"),
         entry::<division::DivisionUpdated>("DivisionUpdated"),
         entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),

@@ -4,6 +4,7 @@
 pub mod agent;
 pub mod aggregate;
 pub mod api_key;
+pub mod app_settings;
 pub mod business_hours;
 pub mod chat_expiration;
 pub mod claim;
@@ -22,9 +23,12 @@ pub mod permission;
 pub mod personal_data;
 pub mod quick_reply;
 pub mod role;
+pub mod sla;
+pub mod sla_policy;
 pub mod super_admin;
 pub mod values;
 pub mod wa_template;
+pub mod working_hours;
 
 pub use aggregate::{Aggregate, DomainEvent};
 pub use envelope::{Actor, ActorKind, Metadata};
