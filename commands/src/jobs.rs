@@ -9,7 +9,7 @@ use omnistream_domain::{Actor, DomainError};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::{chat_expiration, CommandBus, CommandContext, CommandError, Scope};
+use crate::{chat_expiration, sla, CommandBus, CommandContext, CommandError, Scope};
 
 /// How long a claimed job stays locked before another worker may retry it.
 const LEASE_SECONDS: i32 = 60;
@@ -27,10 +27,13 @@ pub struct Job {
     pub payload: serde_json::Value,
     /// Attempts so far, this one included.
     pub attempts: i32,
+    /// Bumped whenever the job is scheduled again; the outcome of a run counts only for
+    /// the revision it claimed.
+    pub revision: i64,
 }
 
 /// The job kinds [`work`] runs; other kinds have workers of their own (message delivery).
-pub const KINDS: &[&str] = &["conversation.wake_up", "conversation.window_expiry"];
+pub const KINDS: &[&str] = &["conversation.wake_up", "conversation.window_expiry", "sla.evaluate"];
 
 /// Claims up to `limit` due jobs of these kinds.
 pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<Job>, CommandError> {
@@ -39,7 +42,7 @@ pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<
          WHERE id IN (SELECT id FROM jobs WHERE done_at IS NULL AND due_at <= now() \
                       AND (locked_until IS NULL OR locked_until < now()) AND kind = ANY($3) \
                       ORDER BY due_at LIMIT $1 FOR UPDATE SKIP LOCKED) \
-         RETURNING id, tenant_id, kind, payload, attempts",
+         RETURNING id, tenant_id, kind, payload, attempts, revision",
     )
     .bind(limit)
     .bind(f64::from(LEASE_SECONDS))
@@ -77,26 +80,43 @@ pub async fn run(bus: &CommandBus, job: &Job) -> Result<Option<DateTime<Utc>>, C
                 .ok_or_else(|| DomainError::Rule("expiry job without a conversation".into()))?;
             chat_expiration::expire(bus, &ctx, conversation_id, Utc::now()).await
         }
+        "sla.evaluate" => {
+            let conversation_id = job.payload["conversation_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| DomainError::Rule("SLA job without a conversation".into()))?;
+            sla::evaluate(bus, &ctx, conversation_id, Utc::now()).await
+        }
         other => Err(DomainError::Rule(format!("unknown job kind {other}")).into()),
     }
 }
 
-/// Marks a job done.
-pub async fn complete(pool: &PgPool, id: Uuid) -> Result<(), CommandError> {
-    sqlx::query("UPDATE jobs SET done_at = now(), locked_until = NULL, last_error = NULL WHERE id = $1")
-        .bind(id)
-        .execute(pool)
-        .await?;
+/// Marks a job done, unless it was scheduled again while it ran: then it is only unlocked,
+/// to run again when due.
+pub async fn complete(pool: &PgPool, job: &Job) -> Result<(), CommandError> {
+    sqlx::query(
+        "UPDATE jobs SET done_at = CASE WHEN revision = $2 THEN now() END, locked_until = NULL, \
+         last_error = NULL WHERE id = $1",
+    )
+    .bind(job.id)
+    .bind(job.revision)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
-/// Runs the job again at `at` (a fresh run, not a retry: its attempts start over).
-pub async fn postpone(pool: &PgPool, id: Uuid, at: DateTime<Utc>) -> Result<(), CommandError> {
-    sqlx::query("UPDATE jobs SET due_at = $2, locked_until = NULL, attempts = 0, last_error = NULL WHERE id = $1")
-        .bind(id)
-        .bind(at)
-        .execute(pool)
-        .await?;
+/// Runs the job again at `at` (a fresh run, not a retry: its attempts start over), unless it
+/// was scheduled again while it ran: then it keeps that due time.
+pub async fn postpone(pool: &PgPool, job: &Job, at: DateTime<Utc>) -> Result<(), CommandError> {
+    sqlx::query(
+        "UPDATE jobs SET due_at = CASE WHEN revision = $3 THEN $2 ELSE least(due_at, $2) END, \
+         locked_until = NULL, attempts = 0, last_error = NULL WHERE id = $1",
+    )
+    .bind(job.id)
+    .bind(at)
+    .bind(job.revision)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 
@@ -130,8 +150,8 @@ pub async fn work(bus: CommandBus, pool: PgPool, interval: Duration, mut shutdow
             Ok(jobs) => {
                 for job in &jobs {
                     let outcome = match run(&bus, job).await {
-                        Ok(None) => complete(&pool, job.id).await,
-                        Ok(Some(at)) => postpone(&pool, job.id, at).await,
+                        Ok(None) => complete(&pool, job).await,
+                        Ok(Some(at)) => postpone(&pool, job, at).await,
                         Err(error) => {
                             tracing::warn!(job = %job.id, kind = %job.kind, %error, "job failed; will retry");
                             fail(&pool, job, &error.to_string()).await

@@ -24,7 +24,9 @@ pub mod registration;
 pub mod roles;
 pub mod secrets;
 pub mod session;
+pub mod sla;
 pub mod wa_templates;
+pub mod working_hours;
 
 pub use bus::{CommandBus, Executed, Loaded};
 pub use context::{CommandContext, Scope};

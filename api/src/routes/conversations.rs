@@ -18,6 +18,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use uuid::Uuid;
 
 use super::consistency::wait_for_position;
+use super::priority::{ConversationPriority, UpdatePriorityRequest};
 use super::{page_request, visibility, ApiTags};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult, ErrorResponse};
@@ -195,6 +196,8 @@ pub struct ConversationWithContact {
     pub id: Uuid,
     /// Status.
     pub status: ConversationStatus,
+    /// Priority.
+    pub priority: ConversationPriority,
     /// Until when it is snoozed.
     #[oai(skip_serializing_if_is_none)]
     pub snoozed_until: Option<DateTime<Utc>>,
@@ -253,6 +256,7 @@ impl ConversationWithContact {
         Self {
             id: row.id,
             status: status_of(&row.status),
+            priority: ConversationPriority::of(&row.priority),
             snoozed_until: row.snoozed_until,
             channel: row.channel,
             channel_account_id: row.channel_account_id,
@@ -700,6 +704,22 @@ impl ConversationsApi {
             status: body.0.status.into(),
             snoozed_until: body.0.snoozed_until,
             now: Utc::now(),
+        };
+        Self::change(state.0, principal, id.0, command).await
+    }
+
+    /// Changes a conversation's priority (needs `conversations.manage`).
+    #[oai(path = "/:id/priority", method = "put")]
+    async fn priority(
+        &self,
+        state: Data<&SharedState>,
+        auth: Auth,
+        id: Path<Uuid>,
+        body: Json<UpdatePriorityRequest>,
+    ) -> ApiResult<ConversationWritten> {
+        let principal = auth.principal().require(Permission::ConversationsManage)?;
+        let command = ConversationCommand::SetPriority {
+            priority: body.0.priority.into(),
         };
         Self::change(state.0, principal, id.0, command).await
     }

@@ -14,6 +14,7 @@ pub mod integrations;
 pub mod media;
 pub mod messages;
 pub mod notes;
+pub mod priority;
 pub mod quick_replies;
 pub mod roles;
 pub mod stream;

@@ -151,7 +151,7 @@ impl DeliveryWorker {
 
     async fn run_job(&self, job: &Job) {
         let outcome = match self.deliver(job).await {
-            Ok(None) => jobs::complete(&self.pool, job.id).await,
+            Ok(None) => jobs::complete(&self.pool, job).await,
             Ok(Some(delay)) => jobs::reschedule(&self.pool, job.id, delay, "retrying delivery").await,
             Err(error) => {
                 tracing::warn!(job = %job.id, %error, "delivery could not be recorded; will retry");

@@ -82,6 +82,8 @@ pub struct ConversationRow {
     pub assignee_name: Option<String>,
     /// The status.
     pub status: String,
+    /// `low`, `normal`, `high` or `urgent`.
+    pub priority: String,
     /// Until when it is snoozed.
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Tags.
@@ -115,7 +117,7 @@ pub struct ConversationRow {
 }
 
 const COLUMNS: &str = "SELECT c.id, c.contact_id, c.contact_name, c.contact_phone, c.contact_email, c.channel, \
-     c.channel_account_id, c.division_id, c.assignee_id, a.name AS assignee_name, c.status, c.snoozed_until, c.tags, \
+     c.channel_account_id, c.division_id, c.assignee_id, a.name AS assignee_name, c.status, c.priority, c.snoozed_until, c.tags, \
      c.subject, c.last_message_id, c.last_message_preview, c.last_message_direction, c.last_message_at, \
      c.last_inbound_at, c.window_expired_at, c.unread_count, c.messages_count, c.last_activity_at, c.created_at, c.updated_at, c.version";
 

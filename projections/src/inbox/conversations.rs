@@ -160,6 +160,28 @@ pub(crate) async fn apply(
             .execute(&mut *conn)
             .await?;
         }
+        ConversationEvent::ConversationPriorityChanged(p) => {
+            sqlx::query("UPDATE conversations SET priority = $2, updated_at = $3, version = $4 WHERE id = $1")
+                .bind(id)
+                .bind(p.priority.as_str())
+                .bind(at)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
+        // SLA clocks are the `sla` projection's; the row only follows the stream's version.
+        ConversationEvent::SlaPolicyApplied(_)
+        | ConversationEvent::SlaPolicyRemoved(_)
+        | ConversationEvent::SlaTargetStarted(_)
+        | ConversationEvent::SlaWarningIssued(_)
+        | ConversationEvent::SlaBreached(_)
+        | ConversationEvent::SlaTargetStopped(_) => {
+            sqlx::query("UPDATE conversations SET version = $2 WHERE id = $1")
+                .bind(id)
+                .bind(version)
+                .execute(&mut *conn)
+                .await?;
+        }
         ConversationEvent::ConversationWindowExpired(e) => {
             sqlx::query("UPDATE conversations SET window_expired_at = $2, version = $3 WHERE id = $1")
                 .bind(id)

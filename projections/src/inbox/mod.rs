@@ -54,7 +54,7 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        6
+        7
     }
 
     fn tables(&self) -> &'static [&'static str] {

@@ -29,6 +29,7 @@ CREATE TABLE conversations (
     division_id            UUID,
     assignee_id            UUID,
     status                 TEXT NOT NULL,
+    priority               TEXT NOT NULL DEFAULT 'normal',
     snoozed_until          TIMESTAMPTZ,
     tags                   TEXT[] NOT NULL DEFAULT '{}',
     subject                TEXT,
