@@ -13,6 +13,7 @@ pub mod projection;
 pub mod rebuild;
 pub mod runner;
 pub mod scheduler;
+pub mod sla;
 pub mod state;
 pub mod statistics;
 pub mod tenant_scope;
@@ -33,6 +34,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(inbox::InboxProjection),
         Arc::new(channels::ChannelsProjection),
         Arc::new(scheduler::SchedulerProjection),
+        Arc::new(sla::SlaProjection),
     ]
 }
 

@@ -17,12 +17,14 @@ pub mod notes;
 pub mod priority;
 pub mod quick_replies;
 pub mod roles;
+pub mod sla;
 pub mod stream;
 pub mod transfers;
 pub mod visibility;
 pub mod wa_templates;
 pub mod webhook_deliveries;
 pub mod webhooks;
+pub mod working_hours;
 
 use poem_openapi::{Object, OpenApiService, Tags};
 
@@ -68,6 +70,12 @@ pub enum ApiTags {
     /// WhatsApp message templates.
     #[oai(rename = "WA Templates")]
     WaTemplates,
+    /// SLA policies and breach tracking (supervisor/admin).
+    #[oai(rename = "SLA")]
+    Sla,
+    /// Business hours (global and per-division overrides) and the organization's time zone.
+    #[oai(rename = "Working Hours")]
+    WorkingHours,
     /// Inbound webhook receivers (webhook-ingestor service): authenticated by the provider's
     /// signature or secret.
     Webhooks,
@@ -166,6 +174,8 @@ pub type ApiService = OpenApiService<
             chat_expiration::ChatExpirationApi,
             webhooks::WebhooksApi,
             webhook_deliveries::WebhookDeliveriesApi,
+            sla::SlaApi,
+            working_hours::WorkingHoursApi,
         ),
     ),
     (),
@@ -196,6 +206,8 @@ pub fn service() -> ApiService {
                 chat_expiration::ChatExpirationApi,
                 webhooks::WebhooksApi,
                 webhook_deliveries::WebhookDeliveriesApi,
+                sla::SlaApi,
+                working_hours::WorkingHoursApi,
             ),
         ),
         "OmniStream CRM API",
