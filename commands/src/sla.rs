@@ -30,7 +30,11 @@ pub async fn execute(
 }
 
 /// Creates a policy.
-pub async fn create(bus: &CommandBus, ctx: &CommandContext, policy: SlaPolicyDefinition) -> Result<Executed, CommandError> {
+pub async fn create(
+    bus: &CommandBus,
+    ctx: &CommandContext,
+    policy: SlaPolicyDefinition,
+) -> Result<Executed, CommandError> {
     execute(bus, ctx, |tenant_id| SlaPolicyCommand::Create { tenant_id, policy }).await
 }
 
@@ -56,7 +60,10 @@ pub async fn evaluate(
     retry_on_conflict(|| async {
         let stream_id = Conversation::stream_id(conversation_id);
         let recorded = bus.store().read_stream(&stream_id, 1).await?;
-        if recorded.first().is_some_and(|first| first.tenant_id != ctx.scope.tenant_id()) {
+        if recorded
+            .first()
+            .is_some_and(|first| first.tenant_id != ctx.scope.tenant_id())
+        {
             return Err(DomainError::NotFound(Conversation::NAME).into());
         }
         let events = recorded

@@ -128,7 +128,10 @@ mod tests {
                 previous: "UTC".into(),
             })]
         );
-        assert!(given::<AppSettings>(&events).when(set("Asia/Jakarta")).expect("same").is_empty());
+        assert!(given::<AppSettings>(&events)
+            .when(set("Asia/Jakarta"))
+            .expect("same")
+            .is_empty());
         assert!(given::<AppSettings>(&[]).when(set("UTC")).expect("default").is_empty());
         assert!(matches!(
             given::<AppSettings>(&[]).when(set("Jakarta")),

@@ -11,7 +11,9 @@ use uuid::Uuid;
 use crate::chat_expiration::WindowPolicy;
 use crate::contact::parse_tags;
 use crate::messaging_window::{MessagingWindow, WindowState};
-use crate::sla::{SlaBreached, SlaPolicyApplied, SlaPolicyRemoved, SlaTargetStarted, SlaTargetStopped, SlaWarningIssued};
+use crate::sla::{
+    SlaBreached, SlaPolicyApplied, SlaPolicyRemoved, SlaTargetStarted, SlaTargetStopped, SlaWarningIssued,
+};
 use crate::{Aggregate, DomainError, DomainEvent};
 
 /// Where a conversation happens.
@@ -850,10 +852,12 @@ impl Aggregate for Conversation {
                 previous_agent_id: self.assignee_id,
             }),
             C::SetPriority { priority } if priority == self.priority => return Ok(vec![]),
-            C::SetPriority { priority } => ConversationEvent::ConversationPriorityChanged(ConversationPriorityChanged {
-                priority,
-                previous: self.priority,
-            }),
+            C::SetPriority { priority } => {
+                ConversationEvent::ConversationPriorityChanged(ConversationPriorityChanged {
+                    priority,
+                    previous: self.priority,
+                })
+            }
             C::SetStatus {
                 status,
                 snoozed_until,

@@ -120,7 +120,12 @@ impl AppliedSla {
 
     /// When a clock of `target` started at `started_at` is due; none: never (no target, or a
     /// calendar that stays shut).
-    pub fn due(&self, target: SlaTarget, started_at: DateTime<Utc>, calendar: &BusinessCalendar) -> Option<DateTime<Utc>> {
+    pub fn due(
+        &self,
+        target: SlaTarget,
+        started_at: DateTime<Utc>,
+        calendar: &BusinessCalendar,
+    ) -> Option<DateTime<Utc>> {
         let seconds = i64::from(self.minutes(target)?) * 60;
         if self.business_hours {
             calendar.add_business_seconds(started_at, seconds)
@@ -374,7 +379,8 @@ pub fn evaluate(
             outcome,
         })
     };
-    let running = |cycle: &&Cycle| recorded.scheduled.contains_key(&cycle.clock) && !recorded.stopped.contains(&cycle.clock);
+    let running =
+        |cycle: &&Cycle| recorded.scheduled.contains_key(&cycle.clock) && !recorded.stopped.contains(&cycle.clock);
     let applied_since = match (&recorded.applied, &policy) {
         (Some((applied, since)), Some(wanted)) if applied == wanted => *since,
         (Some((applied, since)), Some(wanted)) => {
@@ -398,7 +404,8 @@ pub fn evaluate(
                 policy_id: applied.policy_id,
             }));
             for cycle in cycles.iter().filter(running) {
-                out.events.push(stop(cycle, applied.policy_id, now, SlaOutcome::Cancelled));
+                out.events
+                    .push(stop(cycle, applied.policy_id, now, SlaOutcome::Cancelled));
             }
             return out;
         }
@@ -412,7 +419,8 @@ pub fn evaluate(
         let scheduled = recorded.scheduled.get(&cycle.clock);
         if policy.minutes(cycle.target).is_none() {
             if scheduled.is_some() {
-                out.events.push(stop(cycle, policy.policy_id, now, SlaOutcome::Cancelled));
+                out.events
+                    .push(stop(cycle, policy.policy_id, now, SlaOutcome::Cancelled));
             }
             continue;
         }
@@ -448,8 +456,11 @@ pub fn evaluate(
             })
         };
         match (cycle.ended, due) {
-            (Some((at, true)), _) => out.events.push(stop(cycle, policy.policy_id, at, SlaOutcome::Cancelled)),
-            (Some((at, false)), Some(due)) if at > due => {
+            (Some((at, true)), _) => out
+                .events
+                .push(stop(cycle, policy.policy_id, at, SlaOutcome::Cancelled)),
+            // Once a breach is recorded the clock can only end late.
+            (Some((at, false)), Some(due)) if at > due || breached => {
                 if !breached {
                     out.events.push(breach(due));
                 }
@@ -488,7 +499,9 @@ pub fn evaluate(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::conversation::{ConversationStarted, ConversationStatusChanged, MessageBody, MessageQueued, MessageReceived};
+    use crate::conversation::{
+        ConversationStarted, ConversationStatusChanged, MessageBody, MessageQueued, MessageReceived,
+    };
 
     fn at(minutes: i64) -> DateTime<Utc> {
         "2026-11-24T09:00:00Z".parse::<DateTime<Utc>>().expect("instant") + Duration::minutes(minutes)
@@ -622,7 +635,11 @@ mod tests {
             kinds(&first),
             ["applied", "started resolution:1", "started first_response:2"]
         );
-        assert_eq!(first.next_check, Some(at(21)), "the first-response warning, 10 min before 09:31");
+        assert_eq!(
+            first.next_check,
+            Some(at(21)),
+            "the first-response warning, 10 min before 09:31"
+        );
         history.reply(20);
         let second = history.evaluate(20, Some(policy()), &calendar);
         assert_eq!(kinds(&second), ["met first_response:2"]);
@@ -645,7 +662,10 @@ mod tests {
             panic!("{breached:?}")
         };
         assert_eq!((breach.due_at, breach.channel), (at(30), Some(Channel::Whatsapp)));
-        assert!(history.evaluate(32, Some(policy()), &calendar).events.is_empty(), "exactly once");
+        assert!(
+            history.evaluate(32, Some(policy()), &calendar).events.is_empty(),
+            "exactly once"
+        );
         history.reply(45);
         assert_eq!(
             kinds(&history.evaluate(45, Some(policy()), &calendar)),
@@ -684,7 +704,9 @@ mod tests {
         let resolved = history.evaluate(10, Some(policy()), &calendar);
         assert_eq!(kinds(&resolved), ["met resolution:1", "cancelled first_response:2"]);
         assert_eq!(resolved.next_check, None);
-        history.customer(60).status(60, ConversationStatus::Resolved, ConversationStatus::Open);
+        history
+            .customer(60)
+            .status(60, ConversationStatus::Resolved, ConversationStatus::Open);
         assert_eq!(
             kinds(&history.evaluate(60, Some(policy()), &calendar)),
             ["started first_response:9", "started resolution:10"],

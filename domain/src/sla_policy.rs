@@ -215,7 +215,10 @@ impl SlaPolicyBook {
         ];
         for (field, minutes) in targets {
             if minutes.is_some_and(|m| m == 0 || m > MAX_TARGET_MINUTES) {
-                return Err(DomainError::invalid(field, format!("must be 1-{MAX_TARGET_MINUTES} minutes")));
+                return Err(DomainError::invalid(
+                    field,
+                    format!("must be 1-{MAX_TARGET_MINUTES} minutes"),
+                ));
             }
         }
         if targets.iter().all(|(_, m)| m.is_none()) {
@@ -269,7 +272,10 @@ impl Aggregate for SlaPolicyBook {
                     return Err(DomainError::Rule(format!("at most {MAX_POLICIES} SLA policies")));
                 }
                 let policy = self.check(policy)?;
-                Ok(vec![SlaPolicyEvent::SlaPolicyCreated(SlaPolicyCreated { tenant_id, policy })])
+                Ok(vec![SlaPolicyEvent::SlaPolicyCreated(SlaPolicyCreated {
+                    tenant_id,
+                    policy,
+                })])
             }
             SlaPolicyCommand::Update { tenant_id, policy } => {
                 let current = self.get(policy.policy_id).ok_or(DomainError::NotFound(Self::NAME))?;
@@ -277,11 +283,17 @@ impl Aggregate for SlaPolicyBook {
                 if *current == policy {
                     return Ok(vec![]);
                 }
-                Ok(vec![SlaPolicyEvent::SlaPolicyUpdated(SlaPolicyUpdated { tenant_id, policy })])
+                Ok(vec![SlaPolicyEvent::SlaPolicyUpdated(SlaPolicyUpdated {
+                    tenant_id,
+                    policy,
+                })])
             }
             SlaPolicyCommand::Delete { tenant_id, policy_id } => {
                 self.get(policy_id).ok_or(DomainError::NotFound(Self::NAME))?;
-                Ok(vec![SlaPolicyEvent::SlaPolicyDeleted(SlaPolicyDeleted { tenant_id, policy_id })])
+                Ok(vec![SlaPolicyEvent::SlaPolicyDeleted(SlaPolicyDeleted {
+                    tenant_id,
+                    policy_id,
+                })])
             }
         }
     }
@@ -378,8 +390,14 @@ mod tests {
             })
             .expect("a policy");
         assert_eq!(applied.name, "VIP");
-        assert_eq!(book.matching(&facts(Channel::Whatsapp, &VIP)).expect("one").name, "WhatsApp");
-        assert_eq!(book.matching(&facts(Channel::Email, &VIP)).expect("one").name, "Default");
+        assert_eq!(
+            book.matching(&facts(Channel::Whatsapp, &VIP)).expect("one").name,
+            "WhatsApp"
+        );
+        assert_eq!(
+            book.matching(&facts(Channel::Email, &VIP)).expect("one").name,
+            "Default"
+        );
     }
 
     #[test]

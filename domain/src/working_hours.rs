@@ -186,7 +186,11 @@ impl WorkingHours {
                     format!("at most {MAX_INTERVALS_A_DAY} intervals a day"),
                 ));
             }
-            if day.intervals.iter().any(|i| i.start == i.end && i.start != NaiveTime::MIN) {
+            if day
+                .intervals
+                .iter()
+                .any(|i| i.start == i.end && i.start != NaiveTime::MIN)
+            {
                 return Err(DomainError::invalid(
                     "days",
                     "an interval must not be empty (00:00-00:00 is a whole day)",

@@ -474,8 +474,11 @@ impl SlaApi {
             policy_id: current.policy_id,
         };
         let ctx = principal.command_context()?;
-        let executed =
-            sla_commands::execute(&state.bus, &ctx, |tenant_id| SlaPolicyCommand::Update { tenant_id, policy }).await?;
+        let executed = sla_commands::execute(&state.bus, &ctx, |tenant_id| SlaPolicyCommand::Update {
+            tenant_id,
+            policy,
+        })
+        .await?;
         let policy = Self::read(state.0, scope, id.0, executed.position).await?;
         Ok(SlaPolicyWritten::Ok(Json(policy), executed.position))
     }

@@ -252,8 +252,14 @@ impl WorkingHoursApi {
         let principal = auth.principal().require(Permission::WorkingHoursManage)?;
         let days = domain_days(body.days)?;
         let ctx = principal.command_context()?;
-        let executed =
-            hours_commands::set(&state.bus, &ctx, division_id, days, body.closed_dates.unwrap_or_default()).await?;
+        let executed = hours_commands::set(
+            &state.bus,
+            &ctx,
+            division_id,
+            days,
+            body.closed_dates.unwrap_or_default(),
+        )
+        .await?;
         wait_for_position(state, "sla", executed.position).await?;
         let hours = Self::read(state, principal.scope()?, division_id).await?;
         Ok(WorkingHoursWritten::Ok(Json(hours), executed.position))

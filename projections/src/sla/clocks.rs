@@ -21,7 +21,11 @@ pub(crate) async fn is_tracked(conn: &mut PgConnection, conversation_id: Uuid) -
 }
 
 /// Applies one SLA event of a conversation.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: ConversationEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: ConversationEvent,
+) -> Result<(), ProjectionError> {
     let conversation_id = entity_id(event)?;
     let tenant_id = tenant(event)?;
     let at = event.recorded_at;

@@ -10,7 +10,11 @@ use uuid::Uuid;
 use crate::{ProjectionError, TenantScope};
 
 /// Applies one policy-book event.
-pub(crate) async fn apply(conn: &mut PgConnection, event: &RecordedEvent, e: SlaPolicyEvent) -> Result<(), ProjectionError> {
+pub(crate) async fn apply(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    e: SlaPolicyEvent,
+) -> Result<(), ProjectionError> {
     let (tenant_id, policy) = match e {
         SlaPolicyEvent::SlaPolicyCreated(created) => (created.tenant_id, created.policy),
         SlaPolicyEvent::SlaPolicyUpdated(updated) => (updated.tenant_id, updated.policy),
@@ -119,12 +123,12 @@ const COLUMNS: &str = "SELECT id, name, description, enabled, rank, first_respon
 
 /// The tenant's policies, in the order they are tried.
 pub async fn list(pool: &PgPool, scope: TenantScope) -> Result<Vec<PolicyRow>, ProjectionError> {
-    Ok(sqlx::query_as(&format!(
-        "{COLUMNS} WHERE tenant_id = $1 ORDER BY rank, created_at, id"
-    ))
-    .bind(scope.tenant_id())
-    .fetch_all(pool)
-    .await?)
+    Ok(
+        sqlx::query_as(&format!("{COLUMNS} WHERE tenant_id = $1 ORDER BY rank, created_at, id"))
+            .bind(scope.tenant_id())
+            .fetch_all(pool)
+            .await?,
+    )
 }
 
 /// One policy.

@@ -128,10 +128,10 @@ pub struct SettingRow {
 
 /// The organization's settings that were changed from their defaults.
 pub async fn app_settings(pool: &PgPool, scope: TenantScope) -> Result<Vec<SettingRow>, ProjectionError> {
-    Ok(sqlx::query_as(
-        "SELECT key, value, updated_at, version FROM rm.app_settings WHERE tenant_id = $1 ORDER BY key",
+    Ok(
+        sqlx::query_as("SELECT key, value, updated_at, version FROM rm.app_settings WHERE tenant_id = $1 ORDER BY key")
+            .bind(scope.tenant_id())
+            .fetch_all(pool)
+            .await?,
     )
-    .bind(scope.tenant_id())
-    .fetch_all(pool)
-    .await?)
 }
