@@ -305,9 +305,13 @@ impl Application {
             }
             spawn_idempotency_purge(pool.clone(), shutdown_rx.clone());
             let job_bus = CommandBus::new(reader.clone());
+            let job_settings = omnistream_commands::jobs::JobSettings {
+                csat_link_base: config.csat_link_base.clone(),
+            };
             tokio::spawn(omnistream_commands::jobs::work(
                 job_bus,
                 pool.clone(),
+                job_settings,
                 Duration::from_millis(500),
                 shutdown_rx,
             ));

@@ -35,6 +35,9 @@ pub struct Config {
     pub media_store: Option<String>,
     /// `OMNISTREAM_MEDIA_MAX_BYTES`: the largest upload accepted.
     pub media_max_bytes: usize,
+    /// `OMNISTREAM_CSAT_LINK_BASE`: the survey page customers open; a survey's link is this
+    /// followed by `/<token>` (the page posts the answer to `POST /api/csat/{token}`).
+    pub csat_link_base: String,
     /// `OMNISTREAM_LOG_FORMAT`: `json` or `text`.
     pub log_json: bool,
     /// `OMNISTREAM_SECRETS_KEY`: 64 hex characters sealing integration secrets; unset, a key
@@ -94,6 +97,9 @@ impl std::str::FromStr for ProjectionSource {
 
 /// The database a fresh checkout uses.
 pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/omnistream";
+
+/// Where survey links point unless configured.
+pub const DEFAULT_CSAT_LINK_BASE: &str = "http://127.0.0.1:8080/csat";
 
 /// A variable that is set but cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -173,6 +179,7 @@ impl Config {
                 .into(),
             media_store: var("OMNISTREAM_MEDIA_STORE"),
             media_max_bytes: parsed("OMNISTREAM_MEDIA_MAX_BYTES", 16 * 1024 * 1024)?,
+            csat_link_base: var("OMNISTREAM_CSAT_LINK_BASE").unwrap_or_else(|| DEFAULT_CSAT_LINK_BASE.to_owned()),
             log_json: var("OMNISTREAM_LOG_FORMAT").is_some_and(|f| f.eq_ignore_ascii_case("json")),
             secrets_key: var("OMNISTREAM_SECRETS_KEY"),
             run_webhook_processor: parsed("OMNISTREAM_WEBHOOK_PROCESSOR", true)?,
@@ -205,6 +212,7 @@ impl Config {
             media_dir: std::env::temp_dir().join("omnistream-media"),
             media_store: None,
             media_max_bytes: 16 * 1024 * 1024,
+            csat_link_base: DEFAULT_CSAT_LINK_BASE.to_owned(),
             log_json: false,
             secrets_key: None,
             run_webhook_processor: true,

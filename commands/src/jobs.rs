@@ -9,7 +9,7 @@ use omnistream_domain::{Actor, DomainError};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::{chat_expiration, sla, CommandBus, CommandContext, CommandError, Scope};
+use crate::{chat_expiration, csat, sla, CommandBus, CommandContext, CommandError, Scope};
 
 /// How long a claimed job stays locked before another worker may retry it.
 const LEASE_SECONDS: i32 = 60;
@@ -33,7 +33,19 @@ pub struct Job {
 }
 
 /// The job kinds [`work`] runs; other kinds have workers of their own (message delivery).
-pub const KINDS: &[&str] = &["conversation.wake_up", "conversation.window_expiry", "sla.evaluate"];
+pub const KINDS: &[&str] = &[
+    "conversation.wake_up",
+    "conversation.window_expiry",
+    "sla.evaluate",
+    "csat.send",
+];
+
+/// What jobs need from the configuration.
+#[derive(Debug, Clone)]
+pub struct JobSettings {
+    /// The survey page customers open (a survey's link is this followed by `/<token>`).
+    pub csat_link_base: String,
+}
 
 /// Claims up to `limit` due jobs of these kinds.
 pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<Job>, CommandError> {
@@ -52,7 +64,7 @@ pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<
 }
 
 /// Runs one job's command; answers when to run it again, if ever.
-pub async fn run(bus: &CommandBus, job: &Job) -> Result<Option<DateTime<Utc>>, CommandError> {
+pub async fn run(bus: &CommandBus, settings: &JobSettings, job: &Job) -> Result<Option<DateTime<Utc>>, CommandError> {
     let Some(tenant_id) = job.tenant_id else {
         return Err(DomainError::Rule(format!("job {} has no tenant", job.id)).into());
     };
@@ -86,6 +98,25 @@ pub async fn run(bus: &CommandBus, job: &Job) -> Result<Option<DateTime<Utc>>, C
                 .and_then(|s| Uuid::parse_str(s).ok())
                 .ok_or_else(|| DomainError::Rule("SLA job without a conversation".into()))?;
             sla::evaluate(bus, &ctx, conversation_id, Utc::now()).await
+        }
+        "csat.send" => {
+            let conversation_id = job.payload["conversation_id"]
+                .as_str()
+                .and_then(|s| Uuid::parse_str(s).ok())
+                .ok_or_else(|| DomainError::Rule("CSAT job without a conversation".into()))?;
+            let resolved_version = job.payload["resolved_version"]
+                .as_i64()
+                .ok_or_else(|| DomainError::Rule("CSAT job without a version".into()))?;
+            csat::send(
+                bus,
+                &ctx,
+                conversation_id,
+                resolved_version,
+                &settings.csat_link_base,
+                Utc::now(),
+            )
+            .await?;
+            Ok(None)
         }
         other => Err(DomainError::Rule(format!("unknown job kind {other}")).into()),
     }
@@ -144,12 +175,18 @@ pub async fn fail(pool: &PgPool, job: &Job, error: &str) -> Result<(), CommandEr
 }
 
 /// Claims and runs due jobs until `shutdown` turns true, polling every `interval`.
-pub async fn work(bus: CommandBus, pool: PgPool, interval: Duration, mut shutdown: tokio::sync::watch::Receiver<bool>) {
+pub async fn work(
+    bus: CommandBus,
+    pool: PgPool,
+    settings: JobSettings,
+    interval: Duration,
+    mut shutdown: tokio::sync::watch::Receiver<bool>,
+) {
     loop {
         match claim_due(&pool, 50, KINDS).await {
             Ok(jobs) => {
                 for job in &jobs {
-                    let outcome = match run(&bus, job).await {
+                    let outcome = match run(&bus, &settings, job).await {
                         Ok(None) => complete(&pool, job).await,
                         Ok(Some(at)) => postpone(&pool, job, at).await,
                         Err(error) => {

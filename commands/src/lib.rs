@@ -9,6 +9,7 @@ pub mod claims;
 pub mod contacts;
 pub mod context;
 pub mod conversations;
+pub mod csat;
 pub mod delivery;
 pub mod divisions;
 pub mod error;

@@ -3,8 +3,8 @@
 use schemars::{schema_for, JsonSchema, Schema};
 
 use crate::{
-    agent, api_key, app_settings, chat_expiration, claim, contact, conversation, division, integration, media, note,
-    organization, quick_reply, role, sla, sla_policy, super_admin, wa_template, working_hours,
+    agent, api_key, app_settings, chat_expiration, claim, contact, conversation, csat, division, integration, media,
+    note, organization, quick_reply, role, sla, sla_policy, super_admin, wa_template, working_hours,
 };
 
 fn entry<T: JsonSchema>(event_type: &'static str) -> (&'static str, Schema) {
@@ -64,6 +64,9 @@ pub fn all() -> Vec<(&'static str, Schema)> {
         entry::<working_hours::WorkingHoursSet>("WorkingHoursSet"),
         entry::<working_hours::WorkingHoursRemoved>("WorkingHoursRemoved"),
         entry::<app_settings::TimezoneChanged>("TimezoneChanged"),
+        entry::<csat::CsatSettingsConfigured>("CsatSettingsConfigured"),
+        entry::<csat::CsatSurveySent>("CsatSurveySent"),
+        entry::<csat::CsatSurveyAnswered>("CsatSurveyAnswered"),
         entry::<division::DivisionCreated>("DivisionCreated"),
         entry::<division::DivisionUpdated>("DivisionUpdated"),
         entry::<division::DivisionMemberAdded>("DivisionMemberAdded"),

@@ -10,6 +10,7 @@ pub mod chat_expiration;
 pub mod claim;
 pub mod contact;
 pub mod conversation;
+pub mod csat;
 pub mod division;
 pub mod envelope;
 pub mod error;

@@ -22,6 +22,7 @@ pub struct PersonalFields {
 }
 
 const PROFILE: &[(&str, &str)] = &[("/profile", "{}")];
+const SURVEY_COMMENT: &[(&str, &str)] = &[("/comment", "null")];
 const MESSAGE_TEXT: &[(&str, &str)] = &[
     ("/body/text", "null"),
     ("/body/provider_payload", "null"),
@@ -33,6 +34,7 @@ pub fn personal_fields(event_type: &str) -> Option<PersonalFields> {
     let (subject, fields) = match event_type {
         "ContactCreated" | "ContactUpdated" | "ContactAbsorbed" => (Subject::Stream, PROFILE),
         "MessageReceived" | "MessageQueued" | "MessageEchoed" => (Subject::Field("/contact_id"), MESSAGE_TEXT),
+        "CsatSurveyAnswered" => (Subject::Field("/contact_id"), SURVEY_COMMENT),
         _ => return None,
     };
     Some(PersonalFields { subject, fields })

@@ -4,6 +4,7 @@
 
 pub mod activity_log;
 pub mod channels;
+pub mod csat;
 pub mod directory;
 pub mod error;
 pub mod inbox;
@@ -35,6 +36,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(channels::ChannelsProjection),
         Arc::new(scheduler::SchedulerProjection),
         Arc::new(sla::SlaProjection),
+        Arc::new(csat::CsatProjection),
     ]
 }
 

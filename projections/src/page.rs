@@ -56,3 +56,20 @@ impl PageRequest {
         }
     }
 }
+
+/// The cursor of a row in a list ordered by a time, then id, both descending.
+pub fn time_cursor(at: chrono::DateTime<chrono::Utc>, id: uuid::Uuid) -> String {
+    format!("{}_{id}", at.timestamp_micros())
+}
+
+/// Reads a [`time_cursor`].
+pub fn parse_time_cursor(cursor: &str) -> Result<(chrono::DateTime<chrono::Utc>, uuid::Uuid), crate::ProjectionError> {
+    use crate::ProjectionError::InvalidCursor;
+    let (micros, id) = cursor.split_once('_').ok_or(InvalidCursor)?;
+    let at = micros
+        .parse()
+        .ok()
+        .and_then(chrono::DateTime::from_timestamp_micros)
+        .ok_or(InvalidCursor)?;
+    Ok((at, uuid::Uuid::parse_str(id).map_err(|_| InvalidCursor)?))
+}

@@ -9,6 +9,7 @@ mod chat_expiration;
 mod commands;
 mod contacts;
 mod conversations;
+mod csat;
 mod delivery;
 mod erasure;
 mod errors;

@@ -8,6 +8,7 @@ pub mod chat_expiration;
 pub mod consistency;
 pub mod contacts;
 pub mod conversations;
+pub mod csat;
 pub mod divisions;
 pub mod health;
 pub mod integrations;
@@ -70,6 +71,9 @@ pub enum ApiTags {
     /// WhatsApp message templates.
     #[oai(rename = "WA Templates")]
     WaTemplates,
+    /// Customer satisfaction surveys.
+    #[oai(rename = "CSAT")]
+    Csat,
     /// SLA policies and breach tracking (supervisor/admin).
     #[oai(rename = "SLA")]
     Sla,
@@ -176,6 +180,7 @@ pub type ApiService = OpenApiService<
             webhook_deliveries::WebhookDeliveriesApi,
             sla::SlaApi,
             working_hours::WorkingHoursApi,
+            csat::CsatApi,
         ),
     ),
     (),
@@ -208,6 +213,7 @@ pub fn service() -> ApiService {
                 webhook_deliveries::WebhookDeliveriesApi,
                 sla::SlaApi,
                 working_hours::WorkingHoursApi,
+                csat::CsatApi,
             ),
         ),
         "OmniStream CRM API",

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
-use crate::page::{Page, PageRequest};
+use crate::page::{parse_time_cursor, time_cursor, Page, PageRequest};
 use crate::{ProjectionError, TenantScope};
 
 /// A breach.
@@ -75,7 +75,7 @@ pub async fn list(
         .bind(filter.to)
         .fetch_one(pool)
         .await?;
-    let cursor = page.cursor.as_deref().map(parse_cursor).transpose()?;
+    let cursor = page.cursor.as_deref().map(parse_time_cursor).transpose()?;
     let (after_due, after_id) = cursor.unzip();
     let data = sqlx::query_as(&format!(
         "SELECT b.id, b.conversation_id, b.policy_id, p.name AS policy_name, b.target, b.started_at, b.due_at, \
@@ -99,14 +99,6 @@ pub async fn list(
     .fetch_all(pool)
     .await?;
     Ok(Page::from_rows(data, page, total, |b: &BreachRow| {
-        format!("{}_{}", b.due_at.timestamp_micros(), b.id)
+        time_cursor(b.due_at, b.id)
     }))
-}
-
-fn parse_cursor(cursor: &str) -> Result<(DateTime<Utc>, Uuid), ProjectionError> {
-    let (micros, id) = cursor.split_once('_').ok_or(ProjectionError::InvalidCursor)?;
-    let micros: i64 = micros.parse().map_err(|_| ProjectionError::InvalidCursor)?;
-    let due = DateTime::from_timestamp_micros(micros).ok_or(ProjectionError::InvalidCursor)?;
-    let id = Uuid::parse_str(id).map_err(|_| ProjectionError::InvalidCursor)?;
-    Ok((due, id))
 }
