@@ -1,10 +1,12 @@
 //! SLA commands: the policy book, and evaluating a conversation's SLA clocks (run by the
 //! `sla.evaluate` job whenever something that moves them happens, and at each due time).
 
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use omnistream_domain::conversation::{Conversation, ConversationEvent};
-use omnistream_domain::sla::{self, Recorded};
-use omnistream_domain::sla_policy::{SlaFacts, SlaPolicyBook, SlaPolicyCommand, SlaPolicyDefinition};
+use omnistream_domain::sla::{self, AppliedSla, Recorded};
+use omnistream_domain::sla_policy::{SlaFacts, SlaPolicyBook, SlaPolicyCommand, SlaPolicyDefinition, SlaPolicyEvent};
 use omnistream_domain::{Aggregate, DomainError};
 use omnistream_store::{AppendRequest, ExpectedVersion, NewEvent};
 use uuid::Uuid;
@@ -47,6 +49,27 @@ pub async fn book(bus: &CommandBus, scope: Scope) -> Result<SlaPolicyBook, Comma
         .state)
 }
 
+/// The organization's policies, with when each was created.
+async fn book_with_times(
+    bus: &CommandBus,
+    scope: Scope,
+) -> Result<(SlaPolicyBook, HashMap<Uuid, DateTime<Utc>>), CommandError> {
+    let tenant_id = tenant_of(scope)?;
+    let recorded = bus
+        .store()
+        .read_stream(&SlaPolicyBook::stream_id(SlaPolicyBook::id_for(tenant_id)), 1)
+        .await?;
+    let (mut book, mut created) = (SlaPolicyBook::default(), HashMap::new());
+    for event in &recorded {
+        let decoded: SlaPolicyEvent = event.decode()?;
+        if let SlaPolicyEvent::SlaPolicyCreated(e) = &decoded {
+            created.insert(e.policy.policy_id, event.recorded_at);
+        }
+        book = book.apply(&decoded);
+    }
+    Ok((book, created))
+}
+
 /// Evaluates a conversation's SLA clocks at `now`: applies the policy that matches it,
 /// records started clocks, warnings, breaches and stops on its stream (at the version it
 /// read, so nothing that happened meanwhile is missed), and answers when to look again.
@@ -56,7 +79,7 @@ pub async fn evaluate(
     conversation_id: Uuid,
     now: DateTime<Utc>,
 ) -> Result<Option<DateTime<Utc>>, CommandError> {
-    let policies = book(bus, ctx.scope).await?;
+    let (policies, created) = book_with_times(bus, ctx.scope).await?;
     retry_on_conflict(|| async {
         let stream_id = Conversation::stream_id(conversation_id);
         let recorded = bus.store().read_stream(&stream_id, 1).await?;
@@ -83,12 +106,17 @@ pub async fn evaluate(
                 event,
             })
             .collect();
-        let policy = policies.matching(&SlaFacts {
-            channel: state.channel,
-            division_id: state.division_id,
-            tags: &state.tags,
-            priority: state.priority,
-        });
+        let policy = policies
+            .matching(&SlaFacts {
+                channel: state.channel,
+                division_id: state.division_id,
+                tags: &state.tags,
+                priority: state.priority,
+            })
+            .map(|p| AppliedSla {
+                created_at: created.get(&p.policy_id).copied(),
+                ..p
+            });
         let calendar = match &policy {
             Some(p) if p.business_hours => working_hours::calendar(bus, ctx.scope, state.division_id).await?,
             _ => omnistream_domain::business_hours::BusinessCalendar::always_open(),

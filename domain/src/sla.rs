@@ -93,6 +93,9 @@ pub struct AppliedSla {
     /// Warning lead time in minutes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub warning_minutes: Option<u32>,
+    /// When the policy was created: clocks that ended before are not measured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<DateTime<Utc>>,
 }
 
 impl AppliedSla {
@@ -106,6 +109,7 @@ impl AppliedSla {
             resolution_minutes: policy.resolution_minutes,
             business_hours: policy.business_hours,
             warning_minutes: policy.warning_minutes,
+            created_at: None,
         }
     }
 
@@ -337,7 +341,7 @@ fn read(history: &[Recorded<'_>]) -> (Vec<Cycle>, SlaRecord, Now) {
             ConversationEvent::SlaPolicyApplied(e) => {
                 let since = match &recorded.applied {
                     Some((previous, since)) if previous.policy_id == e.policy.policy_id => *since,
-                    _ => entry.at,
+                    _ => e.policy.created_at.unwrap_or(entry.at).min(entry.at),
                 };
                 recorded.applied = Some((e.policy.clone(), since));
             }
@@ -390,14 +394,14 @@ pub fn evaluate(
             if applied.policy_id == wanted.policy_id {
                 *since
             } else {
-                now
+                wanted.created_at.unwrap_or(now).min(now)
             }
         }
         (None, Some(wanted)) => {
             out.events.push(ConversationEvent::SlaPolicyApplied(SlaPolicyApplied {
                 policy: wanted.clone(),
             }));
-            now
+            wanted.created_at.unwrap_or(now).min(now)
         }
         (Some((applied, _)), None) => {
             out.events.push(ConversationEvent::SlaPolicyRemoved(SlaPolicyRemoved {
@@ -516,6 +520,7 @@ mod tests {
             resolution_minutes: Some(240),
             business_hours: false,
             warning_minutes: Some(10),
+            created_at: None,
         }
     }
 
@@ -746,6 +751,28 @@ mod tests {
         assert_eq!(
             kinds(&evaluation),
             ["applied", "started resolution:1", "breached resolution:1"]
+        );
+    }
+
+    #[test]
+    fn a_policy_applied_late_still_measures_clocks_since_it_was_created() {
+        // The evaluation job ran after the reply: the clock still counts, met in time.
+        let calendar = BusinessCalendar::always_open();
+        let mut history = History::started(0);
+        history.customer(1).reply(5);
+        let created = AppliedSla {
+            created_at: Some(at(-60)),
+            ..policy()
+        };
+        let evaluation = history.evaluate(6, Some(created), &calendar);
+        assert_eq!(
+            kinds(&evaluation),
+            [
+                "applied",
+                "started resolution:1",
+                "started first_response:2",
+                "met first_response:2"
+            ]
         );
     }
 

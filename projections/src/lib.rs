@@ -3,6 +3,7 @@
 //! and the read models with their tenant-scoped queries.
 
 pub mod activity_log;
+pub mod analytics;
 pub mod channels;
 pub mod csat;
 pub mod directory;
@@ -37,6 +38,7 @@ pub fn all() -> Vec<Arc<dyn Projection>> {
         Arc::new(scheduler::SchedulerProjection),
         Arc::new(sla::SlaProjection),
         Arc::new(csat::CsatProjection),
+        Arc::new(analytics::AnalyticsProjection),
     ]
 }
 

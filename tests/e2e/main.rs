@@ -3,6 +3,7 @@
 mod access;
 mod activity_logs;
 mod agents;
+mod analytics;
 mod api_keys;
 mod auth;
 mod chat_expiration;

@@ -2,6 +2,7 @@
 
 pub mod activity_logs;
 pub mod agents;
+pub mod analytics;
 pub mod api_keys;
 pub mod auth;
 pub mod chat_expiration;
@@ -71,6 +72,8 @@ pub enum ApiTags {
     /// WhatsApp message templates.
     #[oai(rename = "WA Templates")]
     WaTemplates,
+    /// Dashboard analytics (supervisor/admin).
+    Analytics,
     /// Customer satisfaction surveys.
     #[oai(rename = "CSAT")]
     Csat,
@@ -181,6 +184,7 @@ pub type ApiService = OpenApiService<
             sla::SlaApi,
             working_hours::WorkingHoursApi,
             csat::CsatApi,
+            analytics::AnalyticsApi,
         ),
     ),
     (),
@@ -214,6 +218,7 @@ pub fn service() -> ApiService {
                 sla::SlaApi,
                 working_hours::WorkingHoursApi,
                 csat::CsatApi,
+                analytics::AnalyticsApi,
             ),
         ),
         "OmniStream CRM API",

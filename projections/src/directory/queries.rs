@@ -307,3 +307,11 @@ pub async fn api_key(pool: &PgPool, scope: TenantScope, id: Uuid) -> Result<Opti
     .fetch_optional(pool)
     .await?)
 }
+
+/// The names of the tenant's agents, deleted ones included (reports name them too).
+pub async fn agent_names(pool: &PgPool, scope: TenantScope) -> Result<Vec<(Uuid, String)>, ProjectionError> {
+    Ok(sqlx::query_as("SELECT id, name FROM rm.agents WHERE tenant_id = $1")
+        .bind(scope.tenant_id())
+        .fetch_all(pool)
+        .await?)
+}

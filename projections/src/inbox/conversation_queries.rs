@@ -496,3 +496,14 @@ pub async fn get(
     query.push(" AND c.id = ").push_bind(id);
     Ok(query.build_query_as::<ConversationRow>().fetch_optional(pool).await?)
 }
+
+/// The organization's conversations per status now, from the `conversation_counts` rollup.
+pub async fn status_totals(pool: &PgPool, scope: TenantScope) -> Result<BTreeMap<String, i64>, ProjectionError> {
+    let rows: Vec<(String, i64)> = sqlx::query_as(
+        "SELECT status, sum(conversations)::bigint FROM rm.conversation_counts WHERE tenant_id = $1 GROUP BY status",
+    )
+    .bind(scope.tenant_id())
+    .fetch_all(pool)
+    .await?;
+    Ok(rows.into_iter().collect())
+}
