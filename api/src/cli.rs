@@ -218,10 +218,14 @@ async fn projections(config: Config, command: ProjectionsCommand) -> anyhow::Res
                 let known: Vec<_> = omnistream_projections::all().iter().map(|p| p.name()).collect();
                 anyhow::anyhow!("no projection named {name}; known: {}", known.join(", "))
             })?;
+            let started = std::time::Instant::now();
             let report = rebuild::rebuild(&pool, &events, projection.as_ref(), true).await?;
+            let seconds = started.elapsed().as_secs_f64();
             println!(
-                "{name}: rebuilt {} events into {}",
-                report.events_applied, report.schema_name
+                "{name}: rebuilt {} events into {} in {seconds:.1} s ({:.0} events/s)",
+                report.events_applied,
+                report.schema_name,
+                report.events_applied as f64 / seconds
             );
         }
         ProjectionsCommand::Status => {

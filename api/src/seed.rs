@@ -1,19 +1,25 @@
-//! `omnistream seed`: fills a demo organization with contacts, conversations and messages
-//! through the event store (batched appends, personal fields sealed like any write), for
-//! demos and load tests. The service's projections then build the read models.
+//! `omnistream seed`: fills a demo organization with agents, contacts, conversations,
+//! messages and CSAT surveys through the event store (batched appends, personal fields
+//! sealed like any write), for demos and load tests. The conversations are spread over the
+//! past year: each event carries the time it happened as imported history does, so reports
+//! have a year of days. The service's projections then build the read models.
 
 use std::sync::Arc;
 
-use chrono::{Duration, Utc};
+use chrono::{DateTime, Duration, Utc};
 use indicatif::{ProgressBar, ProgressStyle};
+use omnistream_commands::agents::NewAgent;
 use omnistream_commands::registration::{self, Registration};
-use omnistream_commands::{claims, CommandBus};
+use omnistream_commands::{claims, CommandBus, CommandContext, Scope};
+use omnistream_domain::agent::RoleRef;
 use omnistream_domain::claim::{ClaimEvent, ValueClaimed};
 use omnistream_domain::contact::{ContactCreated, ContactEvent, ContactProfile};
 use omnistream_domain::conversation::{
     Channel, ConversationAssigned, ConversationEvent, ConversationStarted, ConversationStatus,
     ConversationStatusChanged, ConversationTagsChanged, MessageBody, MessageQueued, MessageReceived, MessageType,
 };
+use omnistream_domain::csat::{CsatSurvey, CsatSurveyAnswered, CsatSurveyEvent, CsatSurveySent};
+use omnistream_domain::permission::SystemRole;
 use omnistream_domain::{Actor, Aggregate, DomainEvent, Metadata};
 use omnistream_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent};
 use sqlx::PgPool;
@@ -54,20 +60,63 @@ fn text(i: u64, j: u64) -> String {
     format!("about my {a} and the {b}, reference {i}-{j}")
 }
 
-fn event<E: DomainEvent>(event: &E, metadata: &Metadata) -> NewEvent {
-    NewEvent::from_domain(event, metadata.clone())
+/// Agents besides the admin that seeded conversations are assigned to.
+const AGENTS: usize = 20;
+
+fn event<E: DomainEvent>(event: &E, metadata: &Metadata, at: DateTime<Utc>) -> NewEvent {
+    NewEvent {
+        recorded_at: Some(at),
+        ..NewEvent::from_domain(event, metadata.clone())
+    }
+}
+
+/// The seeded organization's agents: found by their logins, or created.
+async fn agents(
+    bus: &CommandBus,
+    pool: &PgPool,
+    tenant_id: Uuid,
+    slug: &str,
+    password: &str,
+) -> anyhow::Result<Vec<Uuid>> {
+    let ctx = CommandContext::new(Scope::Tenant(tenant_id), Actor::system(), Some("seed".into()));
+    let mut ids = Vec::with_capacity(AGENTS);
+    for i in 0..AGENTS {
+        let email = format!("agent{i}@{slug}.seed.omnistream.test");
+        let existing: Option<Uuid> = sqlx::query_scalar("SELECT id FROM rm.agents WHERE email = $1 AND NOT deleted")
+            .bind(&email)
+            .fetch_optional(pool)
+            .await?;
+        let id = match existing {
+            Some(id) => id,
+            None => {
+                let agent = NewAgent {
+                    name: format!("Seed Agent {i}"),
+                    email,
+                    password: password.to_owned(),
+                    role: RoleRef::System {
+                        role: SystemRole::Agent,
+                    },
+                };
+                omnistream_commands::agents::create(bus, pool, &ctx, agent).await?.id
+            }
+        };
+        ids.push(id);
+    }
+    Ok(ids)
+}
+
+fn slug(tenant: &str) -> String {
+    tenant
+        .to_lowercase()
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric())
+        .collect()
 }
 
 /// The organization to seed and its admin (id, login): found by the admin's login, or
 /// registered.
 async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Result<(Uuid, Uuid, String)> {
-    let slug: String = plan
-        .tenant
-        .to_lowercase()
-        .chars()
-        .filter(|c| c.is_ascii_alphanumeric())
-        .collect();
-    let email = format!("admin@{slug}.seed.omnistream.test");
+    let email = format!("admin@{}.seed.omnistream.test", slug(&plan.tenant));
     let existing: Option<(Uuid, Uuid)> =
         sqlx::query_as("SELECT tenant_id, id FROM rm.agents WHERE email = $1 AND NOT deleted")
             .bind(&email)
@@ -86,43 +135,25 @@ async fn tenant(bus: &CommandBus, pool: &PgPool, plan: &SeedPlan) -> anyhow::Res
     Ok((registered.organization_id, registered.agent_id, email))
 }
 
-/// Where conversation `n` stands, so the inbox's tabs and filters have something to tell
-/// apart: two in three assigned to the admin, half resolved, one in ten pending, one in
-/// four tagged `vip`.
-fn inbox_state(n: u64, agent_id: Uuid) -> Vec<ConversationEvent> {
-    let mut events = Vec::new();
-    if !n.is_multiple_of(3) {
-        events.push(ConversationEvent::ConversationAssigned(ConversationAssigned {
-            agent_id: Some(agent_id),
-            previous_agent_id: None,
-        }));
-    }
+/// Where conversation `n` stands once its messages are exchanged, so the inbox's tabs,
+/// filters and reports have something to tell apart: half resolved (a CSAT survey on one in
+/// five of those, answered half the time), one in ten pending, one in four tagged `vip`.
+fn outcome(n: u64) -> (Option<ConversationStatus>, bool) {
     let status = match n % 10 {
         0..=4 => Some(ConversationStatus::Resolved),
         5 => Some(ConversationStatus::Pending),
         _ => None,
     };
-    if let Some(status) = status {
-        events.push(ConversationEvent::ConversationStatusChanged(
-            ConversationStatusChanged {
-                status,
-                previous: ConversationStatus::Open,
-                snoozed_until: None,
-            },
-        ));
-    }
-    if n.is_multiple_of(4) {
-        events.push(ConversationEvent::ConversationTagsChanged(ConversationTagsChanged {
-            tags: vec!["vip".into()],
-        }));
-    }
-    events
+    (status, n.is_multiple_of(4))
 }
 
-/// One conversation's streams: its contact, the contact's phone claim, the conversation.
+/// One conversation's streams: its contact, the contact's phone claim, the conversation and,
+/// for some, a survey. Conversation `n` starts `n % 365` days ago; two in three are assigned
+/// to one of `agents` (who answers), the rest answered by the admin.
 fn conversation_requests(
     tenant_id: Uuid,
-    agent_id: Uuid,
+    admin_id: Uuid,
+    agents: &[Uuid],
     n: u64,
     messages: u64,
     metadata: &Metadata,
@@ -135,6 +166,8 @@ fn conversation_requests(
         phone: Some(phone.clone()),
         ..Default::default()
     };
+    let start =
+        Utc::now() - Duration::days((n % 365) as i64) - Duration::hours(3) - Duration::minutes((n % 600) as i64);
     let contact = ContactEvent::ContactCreated(ContactCreated {
         contact_id,
         tenant_id,
@@ -152,9 +185,19 @@ fn conversation_requests(
             subject: None,
         }),
         metadata,
+        start,
     )];
-    let start = Utc::now() - Duration::days((n % 365) as i64);
+    let assignee = (!n.is_multiple_of(3)).then(|| agents[(n as usize) % agents.len()]);
+    if let Some(agent_id) = assignee {
+        let assigned = ConversationEvent::ConversationAssigned(ConversationAssigned {
+            agent_id: Some(agent_id),
+            previous_agent_id: None,
+        });
+        events.push(event(&assigned, metadata, start));
+    }
+    let author = assignee.unwrap_or(admin_id);
     let mut awaiting = None;
+    let mut at = start;
     for j in 0..messages {
         let message_id = Uuid::now_v7();
         let body = MessageBody {
@@ -162,7 +205,8 @@ fn conversation_requests(
             text: Some(text(n, j)),
             ..MessageBody::default()
         };
-        let at = start + Duration::minutes(j as i64);
+        // Customers write a minute apart; agents answer after 2 to 40 minutes.
+        at += Duration::minutes(if j % 2 == 0 { 1 } else { 2 + ((n + j) % 39) as i64 });
         let domain_event = if j % 2 == 0 {
             awaiting.get_or_insert((message_id, at));
             ConversationEvent::MessageReceived(MessageReceived {
@@ -179,7 +223,7 @@ fn conversation_requests(
                 message_id,
                 contact_id,
                 body,
-                author_agent_id: Some(agent_id),
+                author_agent_id: Some(author),
                 quick_reply_id: None,
                 responds_to_message_id: answered.map(|(id, _)| id),
                 awaited_since: answered.map(|(_, at)| at),
@@ -188,35 +232,110 @@ fn conversation_requests(
                 human_agent_tag: false,
             })
         };
-        events.push(event(&domain_event, metadata));
+        events.push(event(&domain_event, metadata, at));
     }
-    events.extend(inbox_state(n, agent_id).iter().map(|e| event(e, metadata)));
-    vec![
+    let (status, vip) = outcome(n);
+    at += Duration::minutes(30);
+    if let Some(status) = status {
+        let changed = ConversationEvent::ConversationStatusChanged(ConversationStatusChanged {
+            status,
+            previous: ConversationStatus::Open,
+            snoozed_until: None,
+        });
+        events.push(event(&changed, metadata, at));
+    }
+    if vip {
+        let tagged = ConversationEvent::ConversationTagsChanged(ConversationTagsChanged {
+            tags: vec!["vip".into()],
+        });
+        events.push(event(&tagged, metadata, at));
+    }
+    let mut requests = vec![
         AppendRequest {
             stream_id: omnistream_domain::contact::Contact::stream_id(contact_id),
             tenant_id: Some(tenant_id),
             expected: ExpectedVersion::NoStream,
-            events: vec![event(&contact, metadata)],
+            events: vec![event(&contact, metadata, start)],
         },
         AppendRequest {
             stream_id: claims::tenant_value_stream(tenant_id, "phone", &phone),
             tenant_id: Some(tenant_id),
             expected: ExpectedVersion::NoStream,
-            events: vec![event(&claim, metadata)],
+            events: vec![event(&claim, metadata, start)],
         },
-        AppendRequest {
-            stream_id: omnistream_domain::conversation::Conversation::stream_id(conversation_id),
+    ];
+    if status == Some(ConversationStatus::Resolved) && n.is_multiple_of(10) {
+        let resolved_version = events.len() as i64;
+        let survey_id = CsatSurvey::id_for(conversation_id, resolved_version);
+        let message_id = Uuid::now_v7();
+        let sent_at = at + Duration::minutes(1);
+        let link = ConversationEvent::MessageQueued(MessageQueued {
+            message_id,
+            contact_id,
+            body: MessageBody {
+                text: Some(format!(
+                    "How did we do? http://127.0.0.1:8080/csat/{}.seed",
+                    survey_id.simple()
+                )),
+                ..MessageBody::default()
+            },
+            author_agent_id: None,
+            quick_reply_id: None,
+            responds_to_message_id: None,
+            awaited_since: None,
+            first_response: false,
+            channel: Some(Channel::Api),
+            human_agent_tag: false,
+        });
+        events.push(event(&link, metadata, sent_at));
+        let mut survey = vec![event(
+            &CsatSurveyEvent::CsatSurveySent(CsatSurveySent {
+                survey_id,
+                tenant_id,
+                conversation_id,
+                contact_id,
+                channel: Channel::Api,
+                agent_id: assignee,
+                division_id: None,
+                message_id,
+                token_sha256: String::new(),
+                sent_at,
+                expires_at: CsatSurvey::expiry(sent_at, 72),
+            }),
+            metadata,
+            sent_at,
+        )];
+        if n.is_multiple_of(20) {
+            let answered_at = sent_at + Duration::hours(1);
+            let answered = CsatSurveyEvent::CsatSurveyAnswered(CsatSurveyAnswered {
+                contact_id,
+                rating: ((n / 20) % 5 + 1) as u8,
+                comment: None,
+                answered_at,
+            });
+            survey.push(event(&answered, metadata, answered_at));
+        }
+        requests.push(AppendRequest {
+            stream_id: CsatSurvey::stream_id(survey_id),
             tenant_id: Some(tenant_id),
             expected: ExpectedVersion::NoStream,
-            events,
-        },
-    ]
+            events: survey,
+        });
+    }
+    requests.push(AppendRequest {
+        stream_id: omnistream_domain::conversation::Conversation::stream_id(conversation_id),
+        tenant_id: Some(tenant_id),
+        expected: ExpectedVersion::NoStream,
+        events,
+    });
+    requests
 }
 
 /// Seeds the plan; shows a progress bar on the terminal.
 pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) -> anyhow::Result<Seeded> {
     let bus = CommandBus::new(events.clone());
-    let (tenant_id, agent_id, admin_email) = tenant(&bus, pool, &plan).await?;
+    let (tenant_id, admin_id, admin_email) = tenant(&bus, pool, &plan).await?;
+    let agents = Arc::new(agents(&bus, pool, tenant_id, &slug(&plan.tenant), &plan.password).await?);
     // Phone numbers continue after what earlier runs seeded.
     let offset: i64 =
         sqlx::query_scalar("SELECT count(*) FROM streams WHERE tenant_id = $1 AND stream_id LIKE 'conversation-%'")
@@ -250,7 +369,8 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
             for n in next..next + count {
                 requests.extend(conversation_requests(
                     tenant_id,
-                    agent_id,
+                    admin_id,
+                    &agents,
                     offset as u64 + n,
                     plan.messages_per_conversation,
                     &metadata,

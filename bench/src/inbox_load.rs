@@ -29,23 +29,29 @@ pub struct InboxLoad {
     seconds: u64,
 }
 
-struct Scenario {
-    name: &'static str,
-    method: Method,
+/// One kind of request, repeated by every connection.
+pub(crate) struct Scenario {
+    /// What the table calls it.
+    pub(crate) name: String,
+    /// The method.
+    pub(crate) method: Method,
     /// Builds the path of request `n`.
-    path: Box<dyn Fn(usize) -> String + Send + Sync>,
-    body: Option<Value>,
+    pub(crate) path: Box<dyn Fn(usize) -> String + Send + Sync>,
+    /// The JSON body, if any.
+    pub(crate) body: Option<Value>,
 }
 
-struct Measured {
-    requests: usize,
-    errors: usize,
-    per_second: f64,
-    p50_ms: f64,
-    p99_ms: f64,
+/// What a scenario measured.
+pub(crate) struct Measured {
+    pub(crate) requests: usize,
+    pub(crate) errors: usize,
+    pub(crate) per_second: f64,
+    pub(crate) p50_ms: f64,
+    pub(crate) p99_ms: f64,
 }
 
-async fn measure(
+/// Runs `scenario` on `connections` closed-loop connections for `seconds`.
+pub(crate) async fn measure(
     client: &Client,
     base: &str,
     token: &str,
@@ -142,13 +148,13 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
     let (messages_ids, send_ids) = (ids.clone(), ids.clone());
     let scenarios = vec![
         Scenario {
-            name: "GET /api/health (ceiling)",
+            name: "GET /api/health (ceiling)".into(),
             method: Method::GET,
             path: Box::new(|_| "/api/health".into()),
             body: None,
         },
         Scenario {
-            name: "conversation list, filtered",
+            name: "conversation list, filtered".into(),
             method: Method::GET,
             path: Box::new(|n| {
                 [
@@ -161,7 +167,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "text search, message words",
+            name: "text search, message words".into(),
             method: Method::GET,
             path: Box::new(|n| {
                 format!(
@@ -172,7 +178,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "text search, contact name or phone",
+            name: "text search, contact name or phone".into(),
             method: Method::GET,
             // From a substring shared by 11,111 names to a whole name and a phone number.
             path: Box::new(|n| {
@@ -184,7 +190,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "message page",
+            name: "message page".into(),
             method: Method::GET,
             path: Box::new(move |n| {
                 format!(
@@ -195,7 +201,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "send message",
+            name: "send message".into(),
             method: Method::POST,
             path: Box::new(move |n| format!("/api/conversations/{}/messages", send_ids[n % send_ids.len()])),
             body: Some(json!({ "text": "thanks, we are on it" })),

@@ -4,10 +4,11 @@
 //! single-event commands (each on a stream of its own) and for 100-event batches, on three
 //! systems sharing one PostgreSQL server: OmniStream's store (group commit), the naive
 //! baseline (the same inserts, one transaction per event) and cqrs-es with postgres-es.
-//! `inbox` puts HTTP load on a running service's inbox; `ingest` sends it signed WhatsApp
+//! `inbox` puts HTTP load on a running service's inbox, `analytics` on its reports; `ingest` sends it signed WhatsApp
 //! webhooks and checks that every message reaches the inbox exactly once; `kafka` measures
 //! the read-model pipeline through a Kafka broker next to the PostgreSQL-only path.
 
+mod analytics_load;
 mod cqrs_baseline;
 mod inbox_load;
 mod ingest_load;
@@ -49,6 +50,8 @@ enum Command {
     },
     /// HTTP load on a running service's inbox (seed it first with `omnistream seed`).
     Inbox(inbox_load::InboxLoad),
+    /// HTTP load on a running service's Analytics and CSAT reports over 7, 90 and 365 days.
+    Analytics(analytics_load::AnalyticsLoad),
     /// Signed WhatsApp webhooks on a running service's receivers; checks nothing is lost.
     Ingest(ingest_load::IngestLoad),
     /// Relay and projection throughput through a Kafka broker (1 and 2 workers) and the lag
@@ -120,6 +123,7 @@ async fn main() -> anyhow::Result<()> {
             append_writers,
         } => (server, seconds, writers, append_writers),
         Command::Inbox(load) => return inbox_load::run(load).await,
+        Command::Analytics(load) => return analytics_load::run(load).await,
         Command::Ingest(load) => return ingest_load::run(load).await,
         Command::Kafka(options) => return kafka_pipeline::run(options).await,
     };

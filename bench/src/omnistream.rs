@@ -51,6 +51,7 @@ pub async fn run(server: &str, writers: usize, seconds: u64, mode: Mode, append_
                             schema_version: 1,
                             payload: serde_json::json!({ "name": format!("Bench Co {i}") }),
                             metadata: Metadata::system(),
+                            recorded_at: None,
                         })
                         .collect();
                     let request = AppendRequest {

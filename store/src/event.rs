@@ -52,6 +52,9 @@ pub struct NewEvent {
     pub payload: Value,
     /// Who and why.
     pub metadata: Metadata,
+    /// When it happened, for history imported from elsewhere (the seed's year of
+    /// conversations); none, as for every command: the time of the append.
+    pub recorded_at: Option<DateTime<Utc>>,
 }
 
 impl NewEvent {
@@ -64,6 +67,7 @@ impl NewEvent {
             schema_version: event.schema_version(),
             payload,
             metadata,
+            recorded_at: None,
         }
     }
 }

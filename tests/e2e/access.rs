@@ -43,6 +43,11 @@ fn body_for(method: &str, path: &str) -> Value {
         ("put", "/api/wa-templates/{id}/status") => json!({"status": "approved"}),
         ("put", "/api/chat-expiration-rules/{channel}") => json!({"window_hours": 24}),
         ("post", "/api/conversations/{id}/messages/template") => json!({"template_id": Uuid::now_v7()}),
+        ("put", "/api/conversations/{id}/priority") => json!({"priority": "high"}),
+        ("put", "/api/working-hours") | ("put", "/api/working-hours/divisions/{division_id}") => json!({"days": []}),
+        ("put", "/api/settings/timezone") => json!({"timezone": "UTC"}),
+        ("post", "/api/sla-policies") => json!({"name": "x", "resolution_minutes": 5}),
+        ("put", "/api/csat/settings/{channel}") => json!({"enabled": true}),
         _ => json!({}),
     }
 }
@@ -101,7 +106,8 @@ async fn every_secured_operation_answers_401_and_403() {
         let path = template
             .replace("{id}", &Uuid::now_v7().to_string())
             .replace("{stream}", "agent-x")
-            .replace("{channel}", "whatsapp");
+            .replace("{channel}", "whatsapp")
+            .replace("{division_id}", &Uuid::now_v7().to_string());
         let verb = Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
         let body = body_for(method, template);
         let send = |request: reqwest::RequestBuilder| {

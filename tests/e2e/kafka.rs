@@ -46,6 +46,7 @@ fn thing(n: i64) -> NewEvent {
         schema_version: 1,
         payload: json!({ "n": n }),
         metadata: Metadata::system(),
+        recorded_at: None,
     }
 }
 

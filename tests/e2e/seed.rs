@@ -20,8 +20,9 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
     };
     let seeded = seed(events.clone(), &app.pool, plan.clone()).await.unwrap();
     // Contact, claim, start and messages per conversation; then 16 assignments (n % 3 != 0),
-    // 17 status changes (n % 10 <= 5) and 7 tag changes (n % 4 == 0).
-    assert_eq!(seeded.events, 25 * (1 + 1 + 1 + 4) + 16 + 17 + 7);
+    // 17 status changes (n % 10 <= 5), 7 tag changes (n % 4 == 0), and for n in 0, 10, 20 a
+    // survey with its message, answered for 0 and 20.
+    assert_eq!(seeded.events, 25 * (1 + 1 + 1 + 4) + 16 + 17 + 7 + 3 * 2 + 2);
     app.caught_up("directory").await;
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
@@ -34,21 +35,43 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
     assert_eq!(list.status(), StatusCode::OK);
     let list: serde_json::Value = list.json().await.unwrap();
     assert_eq!(list["total"], 25);
-    assert_eq!(list["data"][0]["messages_count"], 4);
+    // The most recent is conversation 0: its 4 messages and the survey's.
+    assert_eq!(list["data"][0]["messages_count"], 5);
     assert_eq!(list["counts"]["resolved"], 15);
     assert_eq!(list["counts"]["pending"], 2);
     assert_eq!(list["counts"]["open"], 8);
+    // Assigned conversations go to the seeded agents in turn (n % 20): agent 4 has n = 4.
+    let agent = app.login("agent4@demo.seed.omnistream.test", "seed-password-1").await;
     let mine = app
         .call(
-            &admin,
+            &agent,
             Method::GET,
             "/api/conversations?assignee=me&tag=vip&per_page=5",
             None,
             StatusCode::OK,
         )
         .await;
-    // n in 0..25 with n % 3 != 0 and n % 4 == 0: 4, 8, 16, 20.
-    assert_eq!(mine["total"], 4);
+    assert_eq!(mine["total"], 1);
+    // Conversation n started n days ago: the reports see 25 different days.
+    app.caught_up("analytics").await;
+    let trends = app
+        .call(&admin, Method::GET, "/api/analytics/trends", None, StatusCode::OK)
+        .await;
+    let days_with_starts = trends["new_conversations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["count"] == 1)
+        .count();
+    assert!(days_with_starts >= 24, "{trends}");
+    let csat = app
+        .call(&admin, Method::GET, "/api/csat/analytics", None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        (csat["surveys_sent"].as_i64(), csat["responses"].as_i64()),
+        (Some(3), Some(2)),
+        "{csat}"
+    );
     let search = app
         .call(
             &admin,

@@ -34,6 +34,7 @@ pub fn event(n: i64) -> NewEvent {
         schema_version: 1,
         payload: json!({ "n": n, "nested": { "b": 1, "a": [1.5, "x"] } }),
         metadata,
+        recorded_at: None,
     }
 }
 

@@ -87,7 +87,7 @@ async fn try_append(client: &Client, request: &AppendRequest) -> Result<AppendOu
             request.tenant_id,
             event,
             prev_hash.as_deref(),
-            recorded_at,
+            event.recorded_at.unwrap_or(recorded_at),
         )?;
         events.push(encoded.data);
         prev_hash = Some(encoded.hash);

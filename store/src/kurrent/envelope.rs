@@ -152,6 +152,7 @@ mod tests {
             schema_version: 2,
             payload: json!({ "n": 1, "nested": { "b": 1, "a": [1.5, "x"] } }),
             metadata,
+            recorded_at: None,
         }
     }
 

@@ -346,7 +346,7 @@ fn decide_unit(
                     tenant_id: request.tenant_id,
                     payload: &event.payload,
                     metadata: &metadata,
-                    recorded_at: now,
+                    recorded_at: event.recorded_at.unwrap_or(now),
                 },
             );
             rows.push((outcomes.len(), first_row + pending.event_id.len()));
@@ -359,7 +359,7 @@ fn decide_unit(
             pending.tenant_id.push(request.tenant_id);
             pending.payload.push(event.payload.clone());
             pending.metadata.push(metadata);
-            pending.recorded_at.push(now);
+            pending.recorded_at.push(event.recorded_at.unwrap_or(now));
             pending.prev_hash.push(head.hash.clone());
             pending.hash.push(hash.clone());
             head = Head {
