@@ -1,6 +1,8 @@
 //! Each conversation's applied policy and SLA clocks: applying the SLA events of
 //! conversation streams, and a conversation's SLA status.
 
+use std::collections::HashSet;
+
 use chrono::{DateTime, Utc};
 use omnistream_domain::conversation::ConversationEvent;
 use omnistream_store::RecordedEvent;
@@ -10,14 +12,17 @@ use uuid::Uuid;
 use crate::inbox::{entity_id, tenant};
 use crate::{ProjectionError, TenantScope};
 
-/// Whether a conversation ever had a policy (its clocks may need stopping).
-pub(crate) async fn is_tracked(conn: &mut PgConnection, conversation_id: Uuid) -> Result<bool, ProjectionError> {
-    Ok(
-        sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM conversation_sla WHERE conversation_id = $1)")
-            .bind(conversation_id)
-            .fetch_one(&mut *conn)
-            .await?,
-    )
+/// Which of these conversations ever had a policy (their clocks may need stopping).
+pub(crate) async fn tracked(conn: &mut PgConnection, conversations: &[Uuid]) -> Result<HashSet<Uuid>, ProjectionError> {
+    if conversations.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let rows: Vec<Uuid> =
+        sqlx::query_scalar("SELECT conversation_id FROM conversation_sla WHERE conversation_id = ANY($1)")
+            .bind(conversations)
+            .fetch_all(&mut *conn)
+            .await?;
+    Ok(rows.into_iter().collect())
 }
 
 /// Applies one SLA event of a conversation.

@@ -143,13 +143,21 @@ impl Projection for SlaProjection {
     async fn apply_batch(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
         let mut has_policies: HashMap<Uuid, bool> = HashMap::new();
         let mut due: HashMap<Uuid, (Uuid, DateTime<Utc>)> = HashMap::new();
-        let mut tracked: HashSet<Uuid> = HashSet::new();
+        let moving: Vec<Uuid> = events
+            .iter()
+            .filter(|e| MOVES_CLOCKS.contains(&e.event_type.as_str()) && e.stream_id.starts_with("conversation-"))
+            .map(entity_id)
+            .collect::<Result<_, _>>()?;
+        let mut tracked: HashSet<Uuid> = clocks::tracked(conn, &moving).await?;
         for event in events {
             let prefix = event.stream_id.split_once('-').map_or("", |(p, _)| p);
             if prefix == "slapolicies" {
                 has_policies.clear();
             }
             if prefix != "conversation" || !MOVES_CLOCKS.contains(&event.event_type.as_str()) {
+                if event.event_type == "SlaPolicyApplied" {
+                    tracked.insert(entity_id(event)?);
+                }
                 self.apply(conn, event).await?;
                 continue;
             }
@@ -163,8 +171,7 @@ impl Projection for SlaProjection {
                     known
                 }
             };
-            if wanted || tracked.contains(&conversation_id) || clocks::is_tracked(conn, conversation_id).await? {
-                tracked.insert(conversation_id);
+            if wanted || tracked.contains(&conversation_id) {
                 due.insert(conversation_id, (tenant_id, event.recorded_at));
             }
         }
