@@ -166,8 +166,10 @@ fn conversation_requests(
         phone: Some(phone.clone()),
         ..Default::default()
     };
+    // Six hours back leaves room for the messages, the resolution and the survey's answer, so
+    // that nothing is recorded in the future.
     let start =
-        Utc::now() - Duration::days((n % 365) as i64) - Duration::hours(3) - Duration::minutes((n % 600) as i64);
+        Utc::now() - Duration::days((n % 365) as i64) - Duration::hours(6) - Duration::minutes((n % 600) as i64);
     let contact = ContactEvent::ContactCreated(ContactCreated {
         contact_id,
         tenant_id,

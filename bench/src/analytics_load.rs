@@ -4,12 +4,11 @@
 
 use std::sync::Arc;
 
-use anyhow::Context;
 use chrono::{Duration, Utc};
 use reqwest::{Client, Method};
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::inbox_load::{measure, Scenario};
+use crate::inbox_load::{login, measure, Scenario};
 
 /// Options of the reports load test.
 #[derive(Debug, clap::Args)]
@@ -35,16 +34,7 @@ pub struct AnalyticsLoad {
 pub async fn run(options: AnalyticsLoad) -> anyhow::Result<()> {
     let client = Client::builder().pool_max_idle_per_host(options.connections).build()?;
     let base = options.url.trim_end_matches('/').to_owned();
-    let login: Value = client
-        .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "email": options.email, "password": options.password }))
-        .send()
-        .await?
-        .error_for_status()
-        .context("login failed: seed the tenant first (omnistream seed)")?
-        .json()
-        .await?;
-    let token = login["token"].as_str().context("no token")?.to_owned();
+    let token = login(&client, &base, &options.email, &options.password).await?;
     let today = Utc::now().date_naive();
     let overview: Value = client
         .get(format!(

@@ -114,20 +114,25 @@ pub(crate) async fn measure(
     }
 }
 
-/// Runs every scenario and prints a table.
-pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
-    let client = Client::builder().pool_max_idle_per_host(options.connections).build()?;
-    let base = options.url.trim_end_matches('/').to_owned();
+/// Logs the seeded admin in; answers the session token.
+pub(crate) async fn login(client: &Client, base: &str, email: &str, password: &str) -> anyhow::Result<String> {
     let login: Value = client
         .post(format!("{base}/api/auth/login"))
-        .json(&json!({ "email": options.email, "password": options.password }))
+        .json(&json!({ "email": email, "password": password }))
         .send()
         .await?
         .error_for_status()
         .context("login failed: seed the tenant first (omnistream seed)")?
         .json()
         .await?;
-    let token = login["token"].as_str().context("no token")?.to_owned();
+    Ok(login["token"].as_str().context("no token")?.to_owned())
+}
+
+/// Runs every scenario and prints a table.
+pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
+    let client = Client::builder().pool_max_idle_per_host(options.connections).build()?;
+    let base = options.url.trim_end_matches('/').to_owned();
+    let token = login(&client, &base, &options.email, &options.password).await?;
     let sample: Value = client
         .get(format!("{base}/api/conversations?per_page=200"))
         .bearer_auth(&token)
