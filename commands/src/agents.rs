@@ -39,9 +39,7 @@ pub struct AgentChanges {
 }
 
 fn tenant_of(ctx: &CommandContext) -> Result<Uuid, CommandError> {
-    ctx.scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("agents belong to an organization".into()).into())
+    Ok(ctx.scope.require_tenant("agents")?)
 }
 
 /// Refuses a custom role that is not a live role of the tenant.

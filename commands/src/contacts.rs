@@ -61,9 +61,7 @@ impl ContactChanges {
 }
 
 fn tenant_of(ctx: &CommandContext) -> Result<Uuid, CommandError> {
-    ctx.scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("contacts belong to an organization".into()).into())
+    Ok(ctx.scope.require_tenant("contacts")?)
 }
 
 /// Claims the identities `owner` gains and releases those it loses.

@@ -1,6 +1,6 @@
 //! Who is issuing a command, for which tenant, and in answer to which request.
 
-use omnistream_domain::{Actor, Metadata};
+use omnistream_domain::{Actor, DomainError, Metadata};
 use uuid::Uuid;
 
 /// Which streams a command may touch.
@@ -19,6 +19,12 @@ impl Scope {
             Scope::Tenant(id) => Some(id),
             Scope::Platform => None,
         }
+    }
+
+    /// The tenant, or the domain's refusal naming what belongs to an organization.
+    pub fn require_tenant(self, what: &str) -> Result<Uuid, DomainError> {
+        self.tenant_id()
+            .ok_or_else(|| DomainError::Rule(format!("{what} belong to an organization")))
     }
 }
 

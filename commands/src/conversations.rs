@@ -45,9 +45,7 @@ pub struct OutgoingMessage {
 }
 
 fn tenant_of(ctx: &CommandContext) -> Result<Uuid, CommandError> {
-    ctx.scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("conversations belong to an organization".into()).into())
+    Ok(ctx.scope.require_tenant("conversations")?)
 }
 
 /// Refuses an agent that is not a live agent of the tenant.

@@ -15,9 +15,7 @@ use crate::bus::retry_on_conflict;
 use crate::{chat_expiration, CommandBus, CommandContext, CommandError, Executed, Scope};
 
 fn tenant_of(scope: Scope) -> Result<Uuid, CommandError> {
-    scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("surveys belong to an organization".into()).into())
+    Ok(scope.require_tenant("surveys")?)
 }
 
 fn digest(secret: &str) -> String {

@@ -23,9 +23,7 @@ use crate::{claims, CommandBus, CommandContext, CommandError, Executed, Scope};
 const MAX_SECRET_CHARS: usize = 2048;
 
 fn tenant_of(ctx: &CommandContext) -> Result<Uuid, CommandError> {
-    ctx.scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("integrations belong to an organization".into()).into())
+    Ok(ctx.scope.require_tenant("integrations")?)
 }
 
 /// A channel's configuration.

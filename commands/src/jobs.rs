@@ -63,6 +63,14 @@ pub async fn claim_due(pool: &PgPool, limit: i64, kinds: &[&str]) -> Result<Vec<
     .await?)
 }
 
+/// The conversation a job is about; `what` names the job in the error.
+fn conversation_of(job: &Job, what: &str) -> Result<Uuid, DomainError> {
+    job.payload["conversation_id"]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| DomainError::Rule(format!("{what} without a conversation")))
+}
+
 /// Runs one job's command; answers when to run it again, if ever.
 pub async fn run(bus: &CommandBus, settings: &JobSettings, job: &Job) -> Result<Option<DateTime<Utc>>, CommandError> {
     let Some(tenant_id) = job.tenant_id else {
@@ -71,10 +79,7 @@ pub async fn run(bus: &CommandBus, settings: &JobSettings, job: &Job) -> Result<
     let ctx = CommandContext::new(Scope::Tenant(tenant_id), Actor::system(), None);
     match job.kind.as_str() {
         "conversation.wake_up" => {
-            let conversation_id = job.payload["conversation_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| DomainError::Rule("wake-up job without a conversation".into()))?;
+            let conversation_id = conversation_of(job, "wake-up job")?;
             let until: DateTime<Utc> = serde_json::from_value(job.payload["snoozed_until"].clone())
                 .map_err(|e| DomainError::Rule(format!("wake-up job without a time: {e}")))?;
             bus.execute::<Conversation>(
@@ -86,24 +91,15 @@ pub async fn run(bus: &CommandBus, settings: &JobSettings, job: &Job) -> Result<
             Ok(None)
         }
         "conversation.window_expiry" => {
-            let conversation_id = job.payload["conversation_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| DomainError::Rule("expiry job without a conversation".into()))?;
+            let conversation_id = conversation_of(job, "expiry job")?;
             chat_expiration::expire(bus, &ctx, conversation_id, Utc::now()).await
         }
         "sla.evaluate" => {
-            let conversation_id = job.payload["conversation_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| DomainError::Rule("SLA job without a conversation".into()))?;
+            let conversation_id = conversation_of(job, "SLA job")?;
             sla::evaluate(bus, &ctx, conversation_id, Utc::now()).await
         }
         "csat.send" => {
-            let conversation_id = job.payload["conversation_id"]
-                .as_str()
-                .and_then(|s| Uuid::parse_str(s).ok())
-                .ok_or_else(|| DomainError::Rule("CSAT job without a conversation".into()))?;
+            let conversation_id = conversation_of(job, "CSAT job")?;
             let resolved_version = job.payload["resolved_version"]
                 .as_i64()
                 .ok_or_else(|| DomainError::Rule("CSAT job without a version".into()))?;

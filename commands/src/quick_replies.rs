@@ -9,9 +9,7 @@ use crate::bus::retry_on_conflict;
 use crate::{claims, CommandBus, CommandContext, CommandError, Executed};
 
 fn tenant_of(ctx: &CommandContext) -> Result<Uuid, CommandError> {
-    ctx.scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("quick replies belong to an organization".into()).into())
+    Ok(ctx.scope.require_tenant("quick replies")?)
 }
 
 fn taken(error: CommandError) -> CommandError {

@@ -15,9 +15,7 @@ use crate::bus::retry_on_conflict;
 use crate::{working_hours, CommandBus, CommandContext, CommandError, Executed, Scope};
 
 fn tenant_of(scope: Scope) -> Result<Uuid, CommandError> {
-    scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("SLA policies belong to an organization".into()).into())
+    Ok(scope.require_tenant("SLA policies")?)
 }
 
 /// Runs a command on the organization's policy book; answers the book's id and version.

@@ -5,16 +5,13 @@ use chrono::NaiveDate;
 use omnistream_domain::app_settings::{AppSettings, AppSettingsCommand};
 use omnistream_domain::business_hours::BusinessCalendar;
 use omnistream_domain::working_hours::{DayHours, WorkingHours, WorkingHoursCommand, WorkingHoursSet};
-use omnistream_domain::DomainError;
 use uuid::Uuid;
 
 use crate::conversations::check_division;
 use crate::{CommandBus, CommandContext, CommandError, Executed, Scope};
 
 fn tenant_of(scope: Scope) -> Result<Uuid, CommandError> {
-    scope
-        .tenant_id()
-        .ok_or_else(|| DomainError::Rule("working hours belong to an organization".into()).into())
+    Ok(scope.require_tenant("working hours")?)
 }
 
 /// Sets (creates or replaces) the organization's schedule, or a division's override.

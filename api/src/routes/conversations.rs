@@ -88,6 +88,17 @@ impl From<ConversationChannel> for Channel {
     }
 }
 
+impl From<Channel> for ConversationChannel {
+    fn from(c: Channel) -> Self {
+        match c {
+            Channel::Api => Self::Api,
+            Channel::Whatsapp => Self::Whatsapp,
+            Channel::Instagram => Self::Instagram,
+            Channel::Email => Self::Email,
+        }
+    }
+}
+
 fn channel_of(stored: &str) -> Channel {
     Channel::parse(stored).unwrap_or(Channel::Api)
 }

@@ -83,17 +83,6 @@ impl SlaClockStatus {
     }
 }
 
-impl From<Channel> for ConversationChannel {
-    fn from(c: Channel) -> Self {
-        match c {
-            Channel::Api => Self::Api,
-            Channel::Whatsapp => Self::Whatsapp,
-            Channel::Instagram => Self::Instagram,
-            Channel::Email => Self::Email,
-        }
-    }
-}
-
 /// Which conversations a policy applies to; an empty or absent list matches anything.
 #[derive(Debug, Clone, Default, Object)]
 pub struct SlaConditions {
