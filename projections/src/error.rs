@@ -18,6 +18,9 @@ pub enum ProjectionError {
     /// Another process is rebuilding this projection.
     #[error("a rebuild of {0} is already running")]
     RebuildRunning(String),
+    /// A read running ahead of the batch being applied panicked or was cancelled.
+    #[error("prefetching events failed: {0}")]
+    Prefetch(String),
     /// A paging cursor that this service did not hand out.
     #[error("invalid cursor")]
     InvalidCursor,

@@ -1,8 +1,11 @@
 //! What a projection is: a name, its tables, and how one event changes them.
 
+use std::sync::Arc;
+
 use async_trait::async_trait;
-use omnistream_store::RecordedEvent;
+use omnistream_store::{Checkpoint, EventStore, RecordedEvent};
 use sqlx::PgConnection;
+use tokio::task::JoinHandle;
 
 use crate::{statistics, ProjectionError};
 
@@ -25,6 +28,14 @@ pub trait Projection: Send + Sync {
 
     /// Statements creating the tables and indexes, with unqualified names.
     fn ddl(&self) -> &'static str;
+
+    /// Whether `apply` reads personal fields (message texts, contact profiles, survey
+    /// comments). A projection answering `false` is fed those fields still sealed: catch-up
+    /// then skips the key lookups and decryption, and `apply` must not decode events that
+    /// carry them (reading other fields of their payloads is fine).
+    fn needs_personal_data(&self) -> bool {
+        true
+    }
 
     /// Applies one event inside the batch's transaction.
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError>;
@@ -55,4 +66,46 @@ pub async fn apply_into(
     projection.apply_batch(conn, events).await?;
     let applied_after = applied_before + events.len() as i64;
     statistics::refresh_if_grown(conn, projection, applied_before, applied_after).await
+}
+
+/// Reads up to `limit` events after `after`, personal fields opened only when `personal` (a
+/// projection's [`Projection::needs_personal_data`]).
+pub async fn read_for(
+    store: &dyn EventStore,
+    personal: bool,
+    after: Checkpoint,
+    limit: i64,
+) -> Result<Vec<RecordedEvent>, ProjectionError> {
+    let events = if personal {
+        store.read_all(after, limit).await?
+    } else {
+        store.read_all_sealed(after, limit).await?
+    };
+    Ok(events)
+}
+
+/// A read of the next batch running while the current one is applied: reading (the store's
+/// query, decoding, opening sealed fields) and applying then overlap instead of taking turns.
+pub struct Prefetch {
+    after: Checkpoint,
+    read: JoinHandle<Result<Vec<RecordedEvent>, ProjectionError>>,
+}
+
+impl Prefetch {
+    /// Starts reading up to `limit` events after `after`, as [`read_for`] does.
+    pub fn start(store: &Arc<dyn EventStore>, personal: bool, after: Checkpoint, limit: i64) -> Self {
+        let store = store.clone();
+        let read = tokio::spawn(async move { read_for(store.as_ref(), personal, after, limit).await });
+        Self { after, read }
+    }
+
+    /// Where the read starts.
+    pub fn after(&self) -> Checkpoint {
+        self.after
+    }
+
+    /// The events read.
+    pub async fn events(self) -> Result<Vec<RecordedEvent>, ProjectionError> {
+        self.read.await.map_err(|e| ProjectionError::Prefetch(e.to_string()))?
+    }
 }

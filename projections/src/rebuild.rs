@@ -5,10 +5,10 @@
 use std::sync::Arc;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use omnistream_store::{Checkpoint, EventStore};
+use omnistream_store::{Checkpoint, EventStore, RecordedEvent};
 use sqlx::{PgConnection, PgPool};
 
-use crate::projection::apply_into;
+use crate::projection::{apply_into, read_for, Prefetch};
 use crate::{state, Projection, ProjectionError};
 
 const REBUILD_BATCH: i64 = 2000;
@@ -97,17 +97,23 @@ async fn rebuild_locked(
     );
     bar.set_message(format!("rebuilding {}", projection.name()));
 
-    // Catch up without holding anything: the live generation keeps serving.
+    // Catch up without holding anything: the live generation keeps serving. The next batch
+    // is read while the current one is applied.
+    let personal = projection.needs_personal_data();
     let mut checkpoint = Checkpoint::default();
     let mut applied = 0i64;
+    let mut next = Prefetch::start(store, personal, checkpoint, REBUILD_BATCH);
     loop {
-        let mut tx = pool.begin().await?;
-        let n = apply_batch(&mut tx, store, projection, &schema, &mut checkpoint, applied).await?;
-        tx.commit().await?;
-        if n == 0 {
+        let events = next.events().await?;
+        let Some(last) = events.last().map(RecordedEvent::checkpoint) else {
             break;
-        }
-        applied += n;
+        };
+        next = Prefetch::start(store, personal, last, REBUILD_BATCH);
+        let mut tx = pool.begin().await?;
+        apply_into(&mut tx, projection, &schema, &events, applied).await?;
+        tx.commit().await?;
+        checkpoint = last;
+        applied += events.len() as i64;
         bar.set_length(bar.length().unwrap_or(0).max(checkpoint.position as u64));
         bar.set_position(checkpoint.position as u64);
     }
@@ -179,14 +185,11 @@ async fn apply_batch(
     checkpoint: &mut Checkpoint,
     applied_before: i64,
 ) -> Result<i64, ProjectionError> {
-    let events = store.read_all(*checkpoint, REBUILD_BATCH).await?;
-    if events.is_empty() {
+    let events = read_for(store.as_ref(), projection.needs_personal_data(), *checkpoint, REBUILD_BATCH).await?;
+    let Some(last) = events.last() else {
         return Ok(0);
-    }
+    };
+    *checkpoint = last.checkpoint();
     apply_into(conn, projection, schema, &events, applied_before).await?;
-    let applied = events.len() as i64;
-    if let Some(last) = events.last() {
-        *checkpoint = last.checkpoint();
-    }
-    Ok(applied)
+    Ok(events.len() as i64)
 }

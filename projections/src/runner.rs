@@ -9,7 +9,7 @@ use sqlx::PgPool;
 use tokio::sync::watch;
 
 use crate::metrics::ProjectionMetrics;
-use crate::projection::apply_into;
+use crate::projection::{apply_into, read_for, Prefetch};
 use crate::{state, Projection, ProjectionError};
 
 /// Events applied per transaction.
@@ -49,16 +49,27 @@ impl Runner {
     /// time. The state row is then locked and its checkpoint compared with the one read
     /// from: two runners of the same projection (two processes) take turns, and one that
     /// finds the checkpoint moved reads again instead of applying the same events twice.
-    #[tracing::instrument(skip(self), fields(projection = self.projection.name()), err)]
     pub async fn run_batch(&self) -> Result<usize, ProjectionError> {
+        self.run_batch_prefetching(&mut None).await
+    }
+
+    /// [`Runner::run_batch`], taking its events from `prefetch` when that read starts at the
+    /// checkpoint, and leaving in it a read of the batch after a full one.
+    #[tracing::instrument(skip_all, fields(projection = self.projection.name()), err)]
+    async fn run_batch_prefetching(&self, prefetch: &mut Option<Prefetch>) -> Result<usize, ProjectionError> {
         let name = self.projection.name();
+        let personal = self.projection.needs_personal_data();
         loop {
             let seen = state::checkpoint(&self.pool, name).await?;
-            let events = self.store.read_all(seen, self.batch).await?;
+            let events = match prefetch.take() {
+                Some(read) if read.after() == seen => read.events().await?,
+                _ => read_for(self.store.as_ref(), personal, seen, self.batch).await?,
+            };
             let Some(last) = events.last() else {
                 self.report(seen.position).await;
                 return Ok(0);
             };
+            let checkpoint = last.checkpoint();
             let mut tx = self.pool.begin().await?;
             let installed = state::lock(&mut tx, name).await?;
             if installed.source != state::SOURCE_STORE {
@@ -71,7 +82,10 @@ impl Runner {
                 tx.rollback().await?;
                 continue;
             }
-            let checkpoint = last.checkpoint();
+            if events.len() as i64 == self.batch {
+                // A full batch: more is probably waiting, so read it while this one applies.
+                *prefetch = Some(Prefetch::start(&self.store, personal, checkpoint, self.batch));
+            }
             apply_into(
                 &mut tx,
                 self.projection.as_ref(),
@@ -102,8 +116,9 @@ impl Runner {
     /// Applies batches until the projection has caught up with what is readable now.
     pub async fn catch_up(&self) -> Result<usize, ProjectionError> {
         let mut total = 0;
+        let mut prefetch = None;
         loop {
-            let applied = self.run_batch().await?;
+            let applied = self.run_batch_prefetching(&mut prefetch).await?;
             total += applied;
             if applied == 0 {
                 return Ok(total);

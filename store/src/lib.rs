@@ -36,6 +36,13 @@ pub trait EventStore: Send + Sync {
     /// passes an event that a still-open transaction may yet commit before it.
     async fn read_all(&self, after: Checkpoint, limit: i64) -> Result<Vec<RecordedEvent>, StoreError>;
 
+    /// Like [`EventStore::read_all`], leaving personal fields as stored: sealed where a
+    /// decorator would open them. For readers that never look at personal data, which then
+    /// pay neither the key lookups nor the decryption.
+    async fn read_all_sealed(&self, after: Checkpoint, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.read_all(after, limit).await
+    }
+
     /// The highest global position stored, 0 when empty.
     async fn head_position(&self) -> Result<i64, StoreError>;
 

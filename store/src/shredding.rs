@@ -239,6 +239,10 @@ impl EventStore for ShreddingStore {
         Ok(events)
     }
 
+    async fn read_all_sealed(&self, after: Checkpoint, limit: i64) -> Result<Vec<RecordedEvent>, StoreError> {
+        self.inner.read_all(after, limit).await
+    }
+
     async fn head_position(&self) -> Result<i64, StoreError> {
         self.inner.head_position().await
     }

@@ -34,17 +34,13 @@ struct DayRange {
     to: NaiveDate,
 }
 
-async fn range(
-    state: &AppState,
-    scope: TenantScope,
-    from: Option<NaiveDate>,
-    to: Option<NaiveDate>,
-) -> ApiResult<(DayRange, String)> {
-    let zone = queries::time_zone(&state.pool, scope).await?;
-    let today = Utc::now()
-        .with_timezone(&zone.parse::<Tz>().unwrap_or(Tz::UTC))
-        .date_naive();
-    let to = to.unwrap_or(today);
+/// Today in the organization's time zone.
+fn today_in(zone: &str) -> NaiveDate {
+    Utc::now().with_timezone(&zone.parse::<Tz>().unwrap_or(Tz::UTC)).date_naive()
+}
+
+/// The days from `from` (default: 29 days before `to`) to `to`, validated.
+fn day_range(from: Option<NaiveDate>, to: NaiveDate) -> ApiResult<DayRange> {
     let from = from.unwrap_or(to - Duration::days(29));
     if from > to {
         return Err(ApiError::validation("from", "from must not be after to"));
@@ -55,7 +51,32 @@ async fn range(
             format!("a report covers at most {MAX_DAYS} days"),
         ));
     }
-    Ok((DayRange { from, to }, zone))
+    Ok(DayRange { from, to })
+}
+
+/// The report's days, and the organization's time zone they are counted in.
+async fn zoned_range(
+    state: &AppState,
+    scope: TenantScope,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<(DayRange, String)> {
+    let zone = queries::time_zone(&state.pool, scope).await?;
+    let range = day_range(from, to.unwrap_or_else(|| today_in(&zone)))?;
+    Ok((range, zone))
+}
+
+/// The report's days; the time zone is read only when `to` is left to default to today.
+async fn range(
+    state: &AppState,
+    scope: TenantScope,
+    from: Option<NaiveDate>,
+    to: Option<NaiveDate>,
+) -> ApiResult<DayRange> {
+    match to {
+        Some(to) => day_range(from, to),
+        None => Ok(zoned_range(state, scope, from, None).await?.0),
+    }
 }
 
 fn average(sum: i64, count: i64) -> Option<f64> {
@@ -309,7 +330,7 @@ impl AnalyticsApi {
         channel: Query<Option<ConversationChannel>>,
     ) -> ApiResult<Json<OverviewResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
-        let (range, timezone) = range(state.0, scope, from.0, to.0).await?;
+        let (range, timezone) = zoned_range(state.0, scope, from.0, to.0).await?;
         let filters = [
             agent_id.0.map(|a| (Dimension::Agent, a.to_string())),
             division_id.0.map(|d| (Dimension::Division, d.to_string())),
@@ -328,10 +349,10 @@ impl AnalyticsApi {
                 "filter by one of agent_id, division_id or channel",
             ));
         }
-        let totals = queries::totals(&state.pool, scope, dimension, Some(&key), range.from, range.to)
+        let totals = queries::totals(&state.pool, scope, &[dimension], Some(&key), range.from, range.to)
             .await?
             .pop()
-            .unwrap_or_else(|| Totals::zero(key));
+            .unwrap_or_else(|| Totals::zero(dimension, key));
         let now = status_totals(&state.pool, scope).await?;
         let (first, response, resolution, csat) = times(&totals);
         let (met, breached) = (totals.get(Metric::SlaMet), totals.get(Metric::SlaBreached));
@@ -369,7 +390,7 @@ impl AnalyticsApi {
         to: Query<Option<NaiveDate>>,
     ) -> ApiResult<Json<TrendsResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
-        let (range, timezone) = range(state.0, scope, from.0, to.0).await?;
+        let (range, timezone) = zoned_range(state.0, scope, from.0, to.0).await?;
         let rows: HashMap<NaiveDate, DayRow> = queries::days(&state.pool, scope, range.from, range.to)
             .await?
             .into_iter()
@@ -409,9 +430,12 @@ impl AnalyticsApi {
         to: Query<Option<NaiveDate>>,
     ) -> ApiResult<Json<AgentMetricsResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
-        let (range, _) = range(state.0, scope, from.0, to.0).await?;
-        let rows = queries::totals(&state.pool, scope, Dimension::Agent, None, range.from, range.to).await?;
-        let names: HashMap<Uuid, String> = agent_names(&state.pool, scope).await?.into_iter().collect();
+        let range = range(state.0, scope, from.0, to.0).await?;
+        let (rows, names) = tokio::try_join!(
+            queries::totals(&state.pool, scope, &[Dimension::Agent], None, range.from, range.to),
+            agent_names(&state.pool, scope),
+        )?;
+        let names: HashMap<Uuid, String> = names.into_iter().collect();
         let mut agents: Vec<AgentMetric> = rows
             .into_iter()
             .filter_map(|t| {
@@ -452,8 +476,8 @@ impl AnalyticsApi {
         to: Query<Option<NaiveDate>>,
     ) -> ApiResult<Json<ChannelMetricsResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
-        let (range, _) = range(state.0, scope, from.0, to.0).await?;
-        let rows = queries::totals(&state.pool, scope, Dimension::Channel, None, range.from, range.to).await?;
+        let range = range(state.0, scope, from.0, to.0).await?;
+        let rows = queries::totals(&state.pool, scope, &[Dimension::Channel], None, range.from, range.to).await?;
         let mut channels: Vec<ChannelMetric> = rows
             .into_iter()
             .map(|t| {
@@ -491,13 +515,17 @@ impl AnalyticsApi {
         to: Query<Option<NaiveDate>>,
     ) -> ApiResult<Json<CsatAnalyticsResponse>> {
         let scope = auth.principal().require(Permission::CsatView)?.scope()?;
-        let (range, _) = range(state.0, scope, from.0, to.0).await?;
-        let totals = queries::totals(&state.pool, scope, Dimension::Tenant, Some(""), range.from, range.to)
-            .await?
-            .pop()
-            .unwrap_or_else(|| Totals::zero(""));
-        let agents = queries::totals(&state.pool, scope, Dimension::Agent, None, range.from, range.to).await?;
-        let divisions = queries::totals(&state.pool, scope, Dimension::Division, None, range.from, range.to).await?;
+        let range = range(state.0, scope, from.0, to.0).await?;
+        let breakdowns = [Dimension::Tenant, Dimension::Agent, Dimension::Division];
+        let (mut totals, mut agents, mut divisions) = (Totals::zero(Dimension::Tenant, ""), Vec::new(), Vec::new());
+        for row in queries::totals(&state.pool, scope, &breakdowns, None, range.from, range.to).await? {
+            match row.dimension {
+                Dimension::Tenant => totals = row,
+                Dimension::Agent => agents.push(row),
+                Dimension::Division => divisions.push(row),
+                Dimension::Channel => {}
+            }
+        }
         let (sent, answered) = (totals.get(Metric::CsatSent), totals.get(Metric::CsatAnswered));
         Ok(Json(CsatAnalyticsResponse {
             from: range.from,

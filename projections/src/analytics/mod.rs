@@ -105,6 +105,11 @@ impl Projection for AnalyticsProjection {
         "analytics"
     }
 
+    /// Counts and times only: no message text, profile or comment is read.
+    fn needs_personal_data(&self) -> bool {
+        false
+    }
+
     fn definition_version(&self) -> i32 {
         1
     }

@@ -5,6 +5,8 @@
 pub mod settings;
 pub mod surveys;
 
+use std::collections::HashMap;
+
 use async_trait::async_trait;
 use omnistream_domain::contact::ContactEvent;
 use omnistream_store::RecordedEvent;
@@ -69,28 +71,65 @@ impl Projection for CsatProjection {
     }
 
     async fn apply(&self, conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
-        match event.stream_id.split_once('-').map_or("", |(p, _)| p) {
-            "csatsettings" => settings::apply(conn, event, event.decode()?).await,
-            "csatsurvey" => surveys::apply(conn, event, event.decode()?).await,
-            "conversation" if event.event_type == "ConversationStatusChanged" => schedule(conn, event).await,
-            "contact" if event.event_type == "ContactErased" => {
-                if let ContactEvent::ContactErased(_) = event.decode()? {
-                    surveys::erase(conn, entity_id(event)?).await?;
-                }
-                Ok(())
-            }
-            _ => Ok(()),
+        self.apply_batch(conn, std::slice::from_ref(event)).await
+    }
+
+    /// Applies the batch in order, asking whether an organization sends surveys once per
+    /// batch (again after a settings change) instead of once per resolution.
+    async fn apply_batch(&self, conn: &mut PgConnection, events: &[RecordedEvent]) -> Result<(), ProjectionError> {
+        let mut sends: HashMap<Uuid, bool> = HashMap::new();
+        for event in events {
+            apply_one(conn, event, &mut sends).await?;
         }
+        Ok(())
+    }
+}
+
+/// Applies one event; `sends` remembers, per organization, whether it sends surveys.
+async fn apply_one(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    sends: &mut HashMap<Uuid, bool>,
+) -> Result<(), ProjectionError> {
+    match event.stream_id.split_once('-').map_or("", |(p, _)| p) {
+        "csatsettings" => {
+            sends.clear();
+            settings::apply(conn, event, event.decode()?).await
+        }
+        "csatsurvey" => surveys::apply(conn, event, event.decode()?).await,
+        "conversation" if event.event_type == "ConversationStatusChanged" => schedule(conn, event, sends).await,
+        "contact" if event.event_type == "ContactErased" => {
+            if let ContactEvent::ContactErased(_) = event.decode()? {
+                surveys::erase(conn, entity_id(event)?).await?;
+            }
+            Ok(())
+        }
+        _ => Ok(()),
     }
 }
 
 /// Schedules the survey of a resolution when the organization sends surveys on any channel
 /// (the job checks the conversation's own channel).
-async fn schedule(conn: &mut PgConnection, event: &RecordedEvent) -> Result<(), ProjectionError> {
+async fn schedule(
+    conn: &mut PgConnection,
+    event: &RecordedEvent,
+    sends: &mut HashMap<Uuid, bool>,
+) -> Result<(), ProjectionError> {
     let Some(tenant_id) = event.tenant_id else {
         return Ok(());
     };
-    if event.payload["status"] != "resolved" || !settings::tenant_sends(conn, tenant_id).await? {
+    if event.payload["status"] != "resolved" {
+        return Ok(());
+    }
+    let sending = match sends.get(&tenant_id) {
+        Some(known) => *known,
+        None => {
+            let known = settings::tenant_sends(conn, tenant_id).await?;
+            sends.insert(tenant_id, known);
+            known
+        }
+    };
+    if !sending {
         return Ok(());
     }
     let conversation_id = entity_id(event)?;

@@ -246,6 +246,11 @@ impl Projection for DirectoryProjection {
         "directory"
     }
 
+    /// Agents, roles, keys and organizations: none of their events carry personal fields.
+    fn needs_personal_data(&self) -> bool {
+        false
+    }
+
     fn definition_version(&self) -> i32 {
         1
     }

@@ -119,6 +119,11 @@ impl Projection for SlaProjection {
         "sla"
     }
 
+    /// Clocks and policies only: message events matter by their type and time.
+    fn needs_personal_data(&self) -> bool {
+        false
+    }
+
     fn definition_version(&self) -> i32 {
         1
     }
