@@ -28,6 +28,9 @@ pub struct AnalyticsLoad {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 5)]
     seconds: u64,
+    /// Only the scenarios whose name contains this (say `trends` or `365 days`).
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Runs every report over every range and prints a table.
@@ -86,7 +89,8 @@ pub async fn run(options: AnalyticsLoad) -> anyhow::Result<()> {
         "{} connections, {} s per scenario\n\n| scenario | requests | errors | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|",
         options.connections, options.seconds
     );
-    for scenario in scenarios {
+    let wanted = |s: &Scenario| options.only.as_deref().is_none_or(|only| s.name.contains(only));
+    for scenario in scenarios.into_iter().filter(wanted) {
         let scenario = Arc::new(scenario);
         let m = measure(
             &client,

@@ -185,7 +185,13 @@ async fn apply_batch(
     checkpoint: &mut Checkpoint,
     applied_before: i64,
 ) -> Result<i64, ProjectionError> {
-    let events = read_for(store.as_ref(), projection.needs_personal_data(), *checkpoint, REBUILD_BATCH).await?;
+    let events = read_for(
+        store.as_ref(),
+        projection.needs_personal_data(),
+        *checkpoint,
+        REBUILD_BATCH,
+    )
+    .await?;
     let Some(last) = events.last() else {
         return Ok(0);
     };

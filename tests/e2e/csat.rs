@@ -287,3 +287,83 @@ async fn a_resolution_sends_a_survey_the_customer_answers_once_through_its_link(
     }
     panic!("the second resolution sent no survey");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn survey_totals_over_any_range_match_a_count_of_the_surveys() {
+    use chrono::{DateTime, Duration as Span, SecondsFormat, Utc};
+    use omnistream_api::seed::{seed, SeedPlan};
+
+    let app = spawn_app().await;
+    let plan = SeedPlan {
+        tenant: "Totals".into(),
+        conversations: 120,
+        messages_per_conversation: 2,
+        password: "seed-password-1".into(),
+    };
+    let events = omnistream_api::app::shredding(&app.pool, &app.store);
+    let seeded = seed(events, &app.pool, plan).await.unwrap();
+    app.caught_up("directory").await;
+    app.caught_up("csat").await;
+    let admin = app.login(&seeded.admin_email, "seed-password-1").await;
+    // Conversation n starts n days ago: a survey for every tenth, over four months.
+    let mut sent: Vec<(DateTime<Utc>, Option<Uuid>)> =
+        sqlx::query_as("SELECT sent_at, agent_id FROM rm.csat_surveys WHERE tenant_id = $1 ORDER BY sent_at")
+            .bind(seeded.tenant_id)
+            .fetch_all(&app.pool)
+            .await
+            .unwrap();
+    assert_eq!(sent.len(), 12);
+    sent.sort();
+    let agent = sent.iter().find_map(|s| s.1).unwrap();
+    let now = Utc::now();
+    let midnight = |at: DateTime<Utc>| at.date_naive().and_hms_opt(0, 0, 0).unwrap().and_utc();
+    let ranges = [
+        (None, None),
+        (Some(now - Span::days(50) - Span::hours(7)), None),
+        (None, Some(now - Span::days(20) + Span::hours(3))),
+        (
+            Some(now - Span::days(100) - Span::minutes(90)),
+            Some(now - Span::days(10) - Span::hours(5)),
+        ),
+        // Bounds exactly on surveys: the first counts, the last does not.
+        (Some(sent[2].0), Some(sent[9].0)),
+        // Whole days only, and a range inside one day.
+        (Some(midnight(sent[1].0)), Some(midnight(sent[7].0))),
+        (Some(midnight(sent[4].0)), Some(sent[4].0 + Span::seconds(1))),
+        (Some(sent[5].0 - Span::hours(1)), Some(sent[5].0 + Span::hours(1))),
+        (Some(now), None),
+    ];
+    for (from, to) in ranges {
+        for agent_filter in [None, Some(agent)] {
+            let expected = sent
+                .iter()
+                .filter(|(at, by)| {
+                    from.is_none_or(|f| *at >= f)
+                        && to.is_none_or(|t| *at < t)
+                        && agent_filter.is_none_or(|a| *by == Some(a))
+                })
+                .count();
+            let mut query = String::from("per_page=1");
+            let stamp = |at: DateTime<Utc>| at.to_rfc3339_opts(SecondsFormat::Micros, true);
+            if let Some(from) = from {
+                query.push_str(&format!("&from={}", stamp(from)));
+            }
+            if let Some(to) = to {
+                query.push_str(&format!("&to={}", stamp(to)));
+            }
+            if let Some(agent) = agent_filter {
+                query.push_str(&format!("&agent_id={agent}"));
+            }
+            let page = app
+                .call(
+                    &admin,
+                    Method::GET,
+                    &format!("/api/csat/surveys?{query}"),
+                    None,
+                    StatusCode::OK,
+                )
+                .await;
+            assert_eq!(page["total"], expected, "{query}");
+        }
+    }
+}

@@ -16,9 +16,11 @@ use poem::web::Data;
 use poem_openapi::param::Query;
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::conversations::ConversationChannel;
+use super::direct_json::DirectJson;
 use super::ApiTags;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -36,7 +38,9 @@ struct DayRange {
 
 /// Today in the organization's time zone.
 fn today_in(zone: &str) -> NaiveDate {
-    Utc::now().with_timezone(&zone.parse::<Tz>().unwrap_or(Tz::UTC)).date_naive()
+    Utc::now()
+        .with_timezone(&zone.parse::<Tz>().unwrap_or(Tz::UTC))
+        .date_naive()
 }
 
 /// The days from `from` (default: 29 days before `to`) to `to`, validated.
@@ -144,7 +148,7 @@ pub struct OverviewResponse {
 }
 
 /// A day's count.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct DayCount {
     /// The day (organization's time zone).
     pub date: NaiveDate,
@@ -153,7 +157,7 @@ pub struct DayCount {
 }
 
 /// Daily series over a range; every day present, zero when nothing happened.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct TrendsResponse {
     /// First day.
     pub from: NaiveDate,
@@ -388,7 +392,7 @@ impl AnalyticsApi {
         from: Query<Option<NaiveDate>>,
         /// Last day, included (default: today).
         to: Query<Option<NaiveDate>>,
-    ) -> ApiResult<Json<TrendsResponse>> {
+    ) -> ApiResult<DirectJson<TrendsResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
         let (range, timezone) = zoned_range(state.0, scope, from.0, to.0).await?;
         let rows: HashMap<NaiveDate, DayRow> = queries::days(&state.pool, scope, range.from, range.to)
@@ -407,7 +411,7 @@ impl AnalyticsApi {
                 })
                 .collect()
         };
-        Ok(Json(TrendsResponse {
+        Ok(DirectJson(TrendsResponse {
             from: range.from,
             to: range.to,
             timezone,
@@ -547,5 +551,30 @@ impl AnalyticsApi {
             per_agent: csat_breakdown(agents),
             per_division: csat_breakdown(divisions),
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    #[test]
+    fn the_trends_serialize_directly_as_their_schema_says() {
+        let day = |date: &str, count| DayCount {
+            date: date.parse().expect("date"),
+            count,
+        };
+        let trends = TrendsResponse {
+            from: "2026-02-27".parse().expect("date"),
+            to: "2026-03-01".parse().expect("date"),
+            timezone: "Asia/Jakarta".into(),
+            new_conversations: vec![day("2026-02-27", 3), day("2026-02-28", 0), day("2026-03-01", 12)],
+            resolved: vec![day("2026-02-27", 1)],
+            messages_in: vec![],
+            messages_out: vec![day("2026-03-01", -1)],
+        };
+        assert_eq!(serde_json::to_value(&trends).ok(), trends.to_json());
     }
 }

@@ -10,6 +10,7 @@ pub mod consistency;
 pub mod contacts;
 pub mod conversations;
 pub mod csat;
+pub mod direct_json;
 pub mod divisions;
 pub mod health;
 pub mod integrations;

@@ -193,15 +193,16 @@ mod tests {
     /// (each the sum of its days) and the signed parts.
     fn read(from: NaiveDate, to: NaiveDate) -> i64 {
         let value = |d: NaiveDate| i64::from(d.ordinal()) * 7 + i64::from(d.year() % 100);
-        let month_sum = |m: NaiveDate| {
-            m.iter_days()
-                .take_while(|d| month_of(*d) == m)
-                .map(value)
-                .sum::<i64>()
-        };
+        let month_sum = |m: NaiveDate| m.iter_days().take_while(|d| month_of(*d) == m).map(value).sum::<i64>();
         parts(from, to)
             .into_iter()
-            .map(|(period, start, sign)| sign * if period == "month" { month_sum(start) } else { value(start) })
+            .map(|(period, start, sign)| {
+                sign * if period == "month" {
+                    month_sum(start)
+                } else {
+                    value(start)
+                }
+            })
             .sum()
     }
 
@@ -238,7 +239,14 @@ mod tests {
         // 90 days ending on the 2nd of a month: the first month less its first 3 days.
         let p = parts(date("2026-09-04"), date("2026-12-02"));
         assert_eq!(p.len(), 1 + 3 + 2 + 2);
-        assert_eq!(&p[..2], [("month", date("2026-09-01"), 1), ("day", date("2026-09-01"), -1)]);
-        assert_eq!(parts(date("2025-01-01"), date("2026-12-31")).len(), 24, "two years: 24 rows");
+        assert_eq!(
+            &p[..2],
+            [("month", date("2026-09-01"), 1), ("day", date("2026-09-01"), -1)]
+        );
+        assert_eq!(
+            parts(date("2025-01-01"), date("2026-12-31")).len(),
+            24,
+            "two years: 24 rows"
+        );
     }
 }

@@ -50,6 +50,16 @@ CREATE TABLE csat_surveys (
 );
 CREATE INDEX csat_surveys_tenant ON csat_surveys (tenant_id, sent_at DESC, id DESC);
 CREATE INDEX csat_surveys_contact ON csat_surveys (contact_id);
+CREATE TABLE csat_survey_days (
+    tenant_id    UUID NOT NULL,
+    day          DATE NOT NULL,
+    agent_id     UUID,
+    division_id  UUID,
+    sent         BIGINT NOT NULL
+);
+CREATE UNIQUE INDEX csat_survey_days_key ON csat_survey_days (tenant_id, day,
+    (coalesce(agent_id, '00000000-0000-0000-0000-000000000000')),
+    (coalesce(division_id, '00000000-0000-0000-0000-000000000000')));
 "#;
 
 #[async_trait]
@@ -59,11 +69,11 @@ impl Projection for CsatProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        1
+        2
     }
 
     fn tables(&self) -> &'static [&'static str] {
-        &["csat_settings", "csat_surveys"]
+        &["csat_settings", "csat_surveys", "csat_survey_days"]
     }
 
     fn ddl(&self) -> &'static str {

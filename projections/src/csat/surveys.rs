@@ -1,6 +1,6 @@
 //! Surveys: applying their events, erasing comments with their contact, and the listing.
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use omnistream_domain::csat::CsatSurveyEvent;
 use omnistream_store::RecordedEvent;
 use sqlx::{FromRow, PgConnection, PgPool};
@@ -18,7 +18,7 @@ pub(crate) async fn apply(
 ) -> Result<(), ProjectionError> {
     match e {
         CsatSurveyEvent::CsatSurveySent(s) => {
-            sqlx::query(
+            let inserted = sqlx::query(
                 "INSERT INTO csat_surveys (id, tenant_id, conversation_id, contact_id, channel, agent_id, division_id, \
                  message_id, sent_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) \
                  ON CONFLICT (id) DO NOTHING",
@@ -33,6 +33,22 @@ pub(crate) async fn apply(
             .bind(s.message_id)
             .bind(s.sent_at)
             .bind(s.expires_at)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+            if inserted == 0 {
+                return Ok(());
+            }
+            sqlx::query(
+                "INSERT INTO csat_survey_days (tenant_id, day, agent_id, division_id, sent) VALUES ($1, $2, $3, $4, 1) \
+                 ON CONFLICT (tenant_id, day, (coalesce(agent_id, '00000000-0000-0000-0000-000000000000')), \
+                 (coalesce(division_id, '00000000-0000-0000-0000-000000000000'))) \
+                 DO UPDATE SET sent = csat_survey_days.sent + 1",
+            )
+            .bind(s.tenant_id)
+            .bind(s.sent_at.date_naive())
+            .bind(s.agent_id)
+            .bind(s.division_id)
             .execute(&mut *conn)
             .await?;
         }
@@ -115,16 +131,21 @@ pub async fn list(
          WHEN expires_at <= now() THEN 'expired' ELSE 'sent' END = $2) AND ($3::uuid IS NULL OR agent_id = $3) \
          AND ($4::uuid IS NULL OR division_id = $4) AND ($5::uuid IS NULL OR conversation_id = $5) \
          AND ($6::timestamptz IS NULL OR sent_at >= $6) AND ($7::timestamptz IS NULL OR sent_at < $7)";
-    let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM rm.csat_surveys WHERE {WHERE}"))
-        .bind(scope.tenant_id())
-        .bind(&filter.status)
-        .bind(filter.agent_id)
-        .bind(filter.division_id)
-        .bind(filter.conversation_id)
-        .bind(filter.from)
-        .bind(filter.to)
-        .fetch_one(pool)
-        .await?;
+    let total = match (&filter.status, filter.conversation_id) {
+        (None, None) => total_by_days(pool, scope, filter).await?,
+        _ => {
+            sqlx::query_scalar(&format!("SELECT count(*) FROM rm.csat_surveys WHERE {WHERE}"))
+                .bind(scope.tenant_id())
+                .bind(&filter.status)
+                .bind(filter.agent_id)
+                .bind(filter.division_id)
+                .bind(filter.conversation_id)
+                .bind(filter.from)
+                .bind(filter.to)
+                .fetch_one(pool)
+                .await?
+        }
+    };
     let (after_sent, after_id) = page.cursor.as_deref().map(parse_time_cursor).transpose()?.unzip();
     let data = sqlx::query_as(&format!(
         "SELECT id, conversation_id, contact_id, channel, agent_id, division_id, message_id, rating, comment, sent_at, \
@@ -147,4 +168,49 @@ pub async fn list(
     Ok(Page::from_rows(data, page, total, |s: &SurveyRow| {
         time_cursor(s.sent_at, s.id)
     }))
+}
+
+/// The number of surveys sent in `filter`'s time range (by agent and division), without
+/// counting them one by one: the whole UTC days inside the range from the per-day counts, the
+/// part-days at its ends from the surveys themselves.
+async fn total_by_days(pool: &PgPool, scope: TenantScope, filter: &SurveyFilter) -> Result<i64, ProjectionError> {
+    let midnight = |day: NaiveDate| day.and_time(NaiveTime::MIN).and_utc();
+    // Whole days: from the first midnight at or after `from` to the last at or before `to`.
+    let first = filter.from.map(|from| {
+        let day = from.date_naive();
+        if midnight(day) == from {
+            day
+        } else {
+            day + Days::new(1)
+        }
+    });
+    let last = filter.to.map(|to| to.date_naive());
+    let (days, edges) = match (first, last) {
+        (Some(first), Some(last)) if first >= last => {
+            ((Some(first), Some(first)), [(filter.from, filter.to), (None, None)])
+        }
+        _ => (
+            (first, last),
+            [(filter.from, first.map(midnight)), (last.map(midnight), filter.to)],
+        ),
+    };
+    Ok(sqlx::query_scalar(
+        "SELECT (SELECT coalesce(sum(sent), 0) FROM rm.csat_survey_days WHERE tenant_id = $1 \
+             AND ($2::uuid IS NULL OR agent_id = $2) AND ($3::uuid IS NULL OR division_id = $3) \
+             AND ($4::date IS NULL OR day >= $4) AND ($5::date IS NULL OR day < $5))::bigint \
+         + (SELECT count(*) FROM rm.csat_surveys WHERE tenant_id = $1 \
+             AND ($2::uuid IS NULL OR agent_id = $2) AND ($3::uuid IS NULL OR division_id = $3) \
+             AND ((sent_at >= $6 AND sent_at < $7) OR (sent_at >= $8 AND sent_at < $9)))",
+    )
+    .bind(scope.tenant_id())
+    .bind(filter.agent_id)
+    .bind(filter.division_id)
+    .bind(days.0)
+    .bind(days.1)
+    .bind(edges[0].0)
+    .bind(edges[0].1)
+    .bind(edges[1].0)
+    .bind(edges[1].1)
+    .fetch_one(pool)
+    .await?)
 }

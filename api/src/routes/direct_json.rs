@@ -1,0 +1,48 @@
+//! A JSON response written straight from its value with serde, documented like
+//! `poem_openapi::payload::Json`. poem-openapi's own `Json` first builds a
+//! `serde_json::Value` tree (a map with owned keys per object) and then serializes that; for
+//! a response of thousands of small objects (a year's daily series) building the tree costs
+//! more than everything else the request does.
+//!
+//! The type must serialize exactly as its `ToJSON` does (same field names, same formats): a
+//! test of each type used here compares the two.
+
+use poem::web::Json as PoemJson;
+use poem::{IntoResponse, Response};
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
+use poem_openapi::ApiResponse;
+use serde::Serialize;
+
+/// A `200` JSON response serialized directly.
+#[derive(Debug, Clone)]
+pub struct DirectJson<T>(pub T);
+
+impl<T: Type> Payload for DirectJson<T> {
+    const CONTENT_TYPE: &'static str = <Json<T> as Payload>::CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Serialize + Send> IntoResponse for DirectJson<T> {
+    fn into_response(self) -> Response {
+        PoemJson(self.0).into_response()
+    }
+}
+
+impl<T: ToJSON + Serialize> ApiResponse for DirectJson<T> {
+    fn meta() -> MetaResponses {
+        <Json<T> as ApiResponse>::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        <Json<T> as ApiResponse>::register(registry);
+    }
+}
