@@ -43,6 +43,12 @@ impl Runner {
         self
     }
 
+    /// Applies at most `batch` events per transaction (default [`DEFAULT_BATCH`]).
+    pub fn with_batch(mut self, batch: i64) -> Self {
+        self.batch = batch.max(1);
+        self
+    }
+
     /// Applies at most one batch; answers how many events it applied.
     ///
     /// The events are read before the transaction, so a batch holds one connection at a

@@ -81,7 +81,8 @@ async fn the_runner_applies_batches_with_their_checkpoint() {
     seed(&bus, tenant, 5).await;
     let head = store.head_position().await.unwrap();
 
-    let runner = Runner::new(store.clone(), pool.clone(), projection.clone());
+    // Batches of 3: every batch is full, so each one is applied while the next is read.
+    let runner = Runner::new(store.clone(), pool.clone(), projection.clone()).with_batch(3);
     // The catch-up fence is cluster-wide: another database's transaction may hold the last
     // events back for a moment.
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
