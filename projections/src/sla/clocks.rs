@@ -164,18 +164,24 @@ pub struct ClockRow {
     pub stopped_at: Option<DateTime<Utc>>,
 }
 
-/// A conversation's applied policy and clocks, oldest first.
+/// A conversation's applied policy and clocks, oldest first, as of one moment: both are read
+/// in one snapshot, so a batch the projection commits in between cannot show a clock without
+/// its policy.
 pub async fn status(
     pool: &PgPool,
     scope: TenantScope,
     conversation_id: Uuid,
 ) -> Result<(Option<AppliedRow>, Vec<ClockRow>), ProjectionError> {
+    let mut tx = pool.begin().await?;
+    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        .execute(&mut *tx)
+        .await?;
     let applied = sqlx::query_as(
         "SELECT policy_id, policy_name, applied_at FROM rm.conversation_sla WHERE tenant_id = $1 AND conversation_id = $2",
     )
     .bind(scope.tenant_id())
     .bind(conversation_id)
-    .fetch_optional(pool)
+    .fetch_optional(&mut *tx)
     .await?;
     let clocks = sqlx::query_as(
         "SELECT clock, target, policy_id, started_at, due_at, warn_at, status, warned_at, breached_at, stopped_at \
@@ -183,7 +189,8 @@ pub async fn status(
     )
     .bind(scope.tenant_id())
     .bind(conversation_id)
-    .fetch_all(pool)
+    .fetch_all(&mut *tx)
     .await?;
+    tx.commit().await?;
     Ok((applied, clocks))
 }
