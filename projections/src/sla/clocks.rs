@@ -172,9 +172,8 @@ pub async fn status(
     scope: TenantScope,
     conversation_id: Uuid,
 ) -> Result<(Option<AppliedRow>, Vec<ClockRow>), ProjectionError> {
-    let mut tx = pool.begin().await?;
-    sqlx::query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
-        .execute(&mut *tx)
+    let mut tx = pool
+        .begin_with("BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         .await?;
     let applied = sqlx::query_as(
         "SELECT policy_id, policy_name, applied_at FROM rm.conversation_sla WHERE tenant_id = $1 AND conversation_id = $2",
