@@ -19,6 +19,7 @@ use omnistream_kafka::inbound::{InboundLog, InboundPublisher};
 use omnistream_kafka::projector::{self, ProjectionFeed};
 use omnistream_kafka::relay::Relay;
 use omnistream_kafka::{topics, KafkaMetrics, KafkaSettings};
+use omnistream_projections::changes::ChangeFeed;
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
@@ -31,7 +32,8 @@ use tokio::sync::watch;
 
 use crate::config::{Config, ProjectionSource};
 use crate::middleware::metrics::HttpMetrics;
-use crate::middleware::{body_limit, idempotency as idempotency_middleware, request};
+use crate::middleware::{body_limit, idempotency as idempotency_middleware, read_after_write, request};
+use crate::query_cache::{self, QueryCache};
 use crate::routes;
 use crate::state::{AppState, SharedState};
 use crate::window_rules::WindowRules;
@@ -287,6 +289,12 @@ impl Application {
         let http = HttpMetrics::register(&registry)?;
         let projection_metrics = ProjectionMetrics::register(&registry)?;
         let kafka = KafkaRuntime::from_config(&config, &registry)?;
+        let cache_requests = query_cache::register_metrics(&registry)?;
+        // Only the API's queries are cached; the ingestor needs no announcements.
+        let changes = match role {
+            Role::Full => ChangeFeed::listen(pool.clone()),
+            Role::Ingestor => ChangeFeed::idle(),
+        };
         let (shutdown, shutdown_rx) = watch::channel(false);
         let shutdown_rx_ingest = shutdown_rx.clone();
         if role == Role::Full {
@@ -344,6 +352,21 @@ impl Application {
             bus,
             ingest,
             window_rules: WindowRules::default(),
+            inbox_pages: QueryCache::new(
+                "inbox_pages",
+                changes.clone(),
+                &["inbox", "directory"],
+                config.query_cache_entries,
+                cache_requests.clone(),
+            ),
+            message_pages: QueryCache::new(
+                "message_pages",
+                changes.clone(),
+                &["inbox"],
+                config.query_cache_entries,
+                cache_requests,
+            ),
+            changes,
             secrets,
             media,
             config,
@@ -409,6 +432,7 @@ pub fn routes_for(state: SharedState) -> impl poem::Endpoint {
         .at("/metrics", get(prometheus_metrics))
         .nest("/", api)
         .around(idempotency_middleware::around)
+        .around(read_after_write::around)
         .around(move |next, req| body_limit::limit(next, req, limits))
         .around(request::around)
         .data(state)

@@ -26,6 +26,9 @@ pub struct Config {
     pub append_writers: usize,
     /// `OMNISTREAM_READ_WAIT_MS`: how long a query waits for read-your-writes.
     pub read_wait: Duration,
+    /// `OMNISTREAM_QUERY_CACHE_ENTRIES`: answers kept per query cache (inbox pages, message
+    /// pages) while their read model is unchanged; 0 turns the caches off.
+    pub query_cache_entries: usize,
     /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
     pub run_projections: bool,
     /// `OMNISTREAM_MEDIA_DIR`: where uploaded media are kept on the local disk.
@@ -101,6 +104,9 @@ pub const DEFAULT_DATABASE_URL: &str = "postgres://postgres@127.0.0.1:5432/omnis
 /// Where survey links point unless configured.
 pub const DEFAULT_CSAT_LINK_BASE: &str = "http://127.0.0.1:8080/csat";
 
+/// Answers kept per query cache unless `OMNISTREAM_QUERY_CACHE_ENTRIES` says otherwise.
+pub const DEFAULT_QUERY_CACHE_ENTRIES: usize = 2_000;
+
 /// A variable that is set but cannot be used.
 #[derive(Debug, thiserror::Error)]
 #[error("{name}: {message}")]
@@ -173,6 +179,7 @@ impl Config {
             max_body_bytes: parsed("OMNISTREAM_MAX_BODY_BYTES", 1024 * 1024)?,
             append_writers: parsed("OMNISTREAM_APPEND_WRITERS", 2)?,
             read_wait: Duration::from_millis(parsed("OMNISTREAM_READ_WAIT_MS", 5000)?),
+            query_cache_entries: parsed("OMNISTREAM_QUERY_CACHE_ENTRIES", DEFAULT_QUERY_CACHE_ENTRIES)?,
             run_projections: parsed("OMNISTREAM_PROJECTIONS", true)?,
             media_dir: var("OMNISTREAM_MEDIA_DIR")
                 .unwrap_or_else(|| "data/media".to_owned())
@@ -208,6 +215,7 @@ impl Config {
             max_body_bytes: 1024 * 1024,
             append_writers: 2,
             read_wait: Duration::from_secs(5),
+            query_cache_entries: DEFAULT_QUERY_CACHE_ENTRIES,
             run_projections: true,
             media_dir: std::env::temp_dir().join("omnistream-media"),
             media_store: None,

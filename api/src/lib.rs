@@ -10,6 +10,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod middleware;
+pub mod query_cache;
 pub mod replay;
 pub mod routes;
 pub mod seed;

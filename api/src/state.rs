@@ -7,6 +7,9 @@ use omnistream_commands::media::MediaStore;
 use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
 use omnistream_ingest::receiver::Ingestor;
+use omnistream_projections::changes::ChangeFeed;
+use omnistream_projections::inbox::conversation_queries::InboxPage;
+use omnistream_projections::inbox::messages::MessagePage;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
@@ -14,6 +17,7 @@ use sqlx::PgPool;
 use crate::app::{KafkaRuntime, Role};
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
+use crate::query_cache::QueryCache;
 use crate::window_rules::WindowRules;
 
 /// Shared application state.
@@ -30,6 +34,13 @@ pub struct AppState {
     pub ingest: Ingestor,
     /// The tenants' window rules, as the inbox applies them.
     pub window_rules: WindowRules,
+    /// Which tenants' read models changed (the query caches' validity).
+    pub changes: ChangeFeed,
+    /// Inbox pages (`GET /api/conversations`) while the inbox and directory are unchanged.
+    pub inbox_pages: QueryCache<InboxPage>,
+    /// Message pages with the conversation's visibility (`None`: not visible) while the
+    /// inbox is unchanged.
+    pub message_pages: QueryCache<Option<MessagePage>>,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

@@ -151,6 +151,9 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
     anyhow::ensure!(!ids.is_empty(), "no conversations: seed the tenant first");
     let total = sample["total"].as_i64().unwrap_or(0);
     let (messages_ids, send_ids) = (ids.clone(), ids.clone());
+    let salt = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as usize * 7_919);
     let scenarios = vec![
         Scenario {
             name: "GET /api/health (ceiling)".into(),
@@ -192,6 +195,14 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
                     ["Customer%2042", "Customer%204213", "Customer%20421337", "0000421337"][n % 4]
                 )
             }),
+            body: None,
+        },
+        Scenario {
+            name: "text search, a different contact number each time (never cached)".into(),
+            method: Method::GET,
+            // `Customer 1234` matches 111 names; each request asks for another number, and
+            // each run starts elsewhere, so no answer can come from the service's cache.
+            path: Box::new(move |n| format!("/api/conversations?q=Customer%20{}&per_page=25", (salt + n) % 1_000_000)),
             body: None,
         },
         Scenario {

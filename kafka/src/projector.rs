@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use omnistream_projections::projection::apply_into;
-use omnistream_projections::{state, Projection, ProjectionError};
+use omnistream_projections::{changes, state, Projection, ProjectionError};
 use omnistream_store::{Checkpoint, RecordedEvent, Shredder};
 use sqlx::{PgConnection, PgPool, Row};
 
@@ -154,6 +154,7 @@ async fn apply_to(
         return Ok(());
     };
     apply_into(tx, projection, &schema, &fresh, events_applied).await?;
+    changes::announce(tx, name, &fresh).await?;
     let count = fresh.len() as i64;
     sqlx::query(
         "UPDATE projection_partitions SET tx_id = $3::text::xid8, position = $4, events_applied = events_applied + $5 \

@@ -4,6 +4,7 @@
 
 pub mod activity_log;
 pub mod analytics;
+pub mod changes;
 pub mod channels;
 pub mod csat;
 pub mod directory;

@@ -9,7 +9,7 @@ use omnistream_store::{Checkpoint, EventStore, RecordedEvent};
 use sqlx::{PgConnection, PgPool};
 
 use crate::projection::{apply_into, read_for, Prefetch};
-use crate::{state, Projection, ProjectionError};
+use crate::{changes, state, Projection, ProjectionError};
 
 const REBUILD_BATCH: i64 = 2000;
 
@@ -130,6 +130,7 @@ async fn rebuild_locked(
         applied += n;
     }
     state::point_views(&mut tx, projection, &schema).await?;
+    changes::announce_every_tenant(&mut tx, projection.name()).await?;
     sqlx::query(
         "UPDATE projection_state SET schema_name = $2, definition_version = $3, tx_id = $4::text::xid8, \
          position = $5, events_applied = $6, updated_at = now() WHERE name = $1",

@@ -10,7 +10,7 @@ use tokio::sync::watch;
 
 use crate::metrics::ProjectionMetrics;
 use crate::projection::{apply_into, read_for, Prefetch};
-use crate::{state, Projection, ProjectionError};
+use crate::{changes, state, Projection, ProjectionError};
 
 /// Events applied per transaction.
 pub const DEFAULT_BATCH: i64 = 500;
@@ -101,6 +101,7 @@ impl Runner {
             )
             .await?;
             state::save_checkpoint(&mut tx, name, checkpoint, events.len() as i64).await?;
+            changes::announce(&mut tx, name, &events).await?;
             tx.commit().await?;
             if let Some(metrics) = &self.metrics {
                 metrics.applied.with_label_values(&[name]).inc_by(events.len() as u64);

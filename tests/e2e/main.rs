@@ -24,6 +24,7 @@ mod media;
 mod messages;
 mod openapi;
 mod projections;
+mod query_cache;
 mod realtime;
 mod replay;
 mod roles;

@@ -15,9 +15,11 @@ use poem::web::Data;
 use poem_openapi::param::{Header, Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Serialize;
 use uuid::Uuid;
 
 use super::consistency::wait_for_position;
+use super::direct_json::{rfc3339, rfc3339_option, DirectJson};
 use super::priority::{ConversationPriority, UpdatePriorityRequest};
 use super::{page_request, visibility, ApiTags};
 use crate::auth::{Auth, Principal};
@@ -26,8 +28,9 @@ use crate::state::{AppState, SharedState};
 use crate::window_rules::Policies;
 
 /// A conversation's status.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConversationStatus {
     /// Waiting for an agent.
     Open,
@@ -114,8 +117,9 @@ pub async fn rendered(
 }
 
 /// Whether free-form messages may be sent now.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum WindowState {
     /// Until `expires_at`.
     Open,
@@ -127,17 +131,19 @@ pub enum WindowState {
 
 /// The channel's messaging window: WhatsApp and Instagram allow free-form replies for 24
 /// hours after the customer last wrote (the Chat Expiration rules may change that).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ConversationWindow {
     /// Open, closed or none.
     pub state: WindowState,
     /// When it closes or closed (none: no window, or the customer never wrote).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_option")]
     pub expires_at: Option<DateTime<Utc>>,
     /// Instagram: past the standard window, replies go out tagged `HUMAN_AGENT`.
     pub human_agent_only: bool,
     /// When the channel's rule marked the window expired (cleared when the customer writes).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_option")]
     pub marked_at: Option<DateTime<Utc>>,
 }
 
@@ -161,33 +167,37 @@ impl ConversationWindow {
 
 /// The contact of a conversation, as the inbox shows it (`GET /api/contacts/{id}` has the
 /// rest).
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ConversationContact {
     /// Id.
     pub id: Uuid,
     /// Name.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
     /// Phone.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub phone: Option<String>,
     /// E-mail.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub email: Option<String>,
 }
 
 /// The assignee of a conversation.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ConversationAssignee {
     /// The agent.
     pub id: Uuid,
     /// The agent's name.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 /// The last message of a conversation.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct LastMessage {
     /// Its id.
     pub id: Uuid,
@@ -196,12 +206,13 @@ pub struct LastMessage {
     /// `inbound` or `outbound`.
     pub direction: String,
     /// When it was sent.
+    #[serde(serialize_with = "rfc3339")]
     pub sent_at: DateTime<Utc>,
 }
 
 /// A conversation with its contact, assignee, division, tags, last message, unread count and
 /// messaging window.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ConversationWithContact {
     /// Id.
     pub id: Uuid,
@@ -211,27 +222,33 @@ pub struct ConversationWithContact {
     pub priority: ConversationPriority,
     /// Until when it is snoozed.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_option")]
     pub snoozed_until: Option<DateTime<Utc>>,
     /// Channel.
     pub channel: String,
     /// Channel account.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_account_id: Option<Uuid>,
     /// The contact (its main fields; `GET /api/contacts/{id}` has the rest).
     pub contact: ConversationContact,
     /// The assignee.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub assignee: Option<ConversationAssignee>,
     /// The division.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub division_id: Option<Uuid>,
     /// Tags.
     pub tags: Vec<String>,
     /// Subject (e-mail).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
     /// The last message.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub last_message: Option<LastMessage>,
     /// Customer messages since an agent last read it.
     pub unread_count: i32,
@@ -239,12 +256,15 @@ pub struct ConversationWithContact {
     pub messages_count: i32,
     /// When the customer last wrote (the messaging window opens then).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none", serialize_with = "rfc3339_option")]
     pub last_inbound_at: Option<DateTime<Utc>>,
     /// The messaging window.
     pub window: ConversationWindow,
     /// Last activity.
+    #[serde(serialize_with = "rfc3339")]
     pub last_activity_at: DateTime<Utc>,
     /// Started.
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
     /// Stream version.
     pub version: i64,
@@ -297,7 +317,7 @@ impl ConversationWithContact {
 }
 
 /// A page of the inbox with the counts of its tabs.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct ConversationList {
     /// The conversations, most recent activity first.
     pub data: Vec<ConversationWithContact>,
@@ -309,6 +329,7 @@ pub struct ConversationList {
     pub total: i64,
     /// Pass as `cursor` for the next page.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub next_cursor: Option<String>,
     /// Conversations per status, with every other filter applied.
     pub counts: BTreeMap<String, i64>,
@@ -574,7 +595,7 @@ impl ConversationsApi {
         /// Wait until the list includes the write at this position.
         #[oai(name = "X-Min-Position")]
         min_position: Header<Option<i64>>,
-    ) -> ApiResult<Json<ConversationList>> {
+    ) -> ApiResult<DirectJson<ConversationList>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let scope = principal.scope()?;
         let request = page_request(page.0, per_page.0, cursor.0)?;
@@ -608,21 +629,27 @@ impl ConversationsApi {
             to: to.0,
             search: q.0,
         };
-        let visibility = visibility::of(state.0, principal).await?;
-        let inbox = conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?;
+        let key = format!("{}|{filter:?}|{request:?}", visibility::cache_key(principal));
+        let inbox = state
+            .inbox_pages
+            .get_or_load(scope.tenant_id(), key, min_position.0.is_some(), || async {
+                let visibility = visibility::of(state.0, principal).await?;
+                Ok::<_, ApiError>(conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?)
+            })
+            .await?;
         let policies = state.window_rules.policies(&state.pool, scope).await?;
-        Ok(Json(ConversationList {
+        Ok(DirectJson(ConversationList {
             data: inbox
                 .page
                 .data
-                .into_iter()
-                .map(|row| ConversationWithContact::render(row, &policies))
+                .iter()
+                .map(|row| ConversationWithContact::render(row.clone(), &policies))
                 .collect(),
             page: inbox.page.page,
             per_page: inbox.page.per_page,
             total: inbox.page.total,
-            next_cursor: inbox.page.next_cursor,
-            counts: inbox.counts,
+            next_cursor: inbox.page.next_cursor.clone(),
+            counts: inbox.counts.clone(),
             counts_capped: inbox.counts_capped,
         }))
     }
@@ -799,5 +826,75 @@ impl ConversationsApi {
             succeeded,
             results,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    fn conversation(filled: bool) -> ConversationWithContact {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("instant");
+        ConversationWithContact {
+            id: Uuid::now_v7(),
+            status: ConversationStatus::Snoozed,
+            priority: ConversationPriority::Urgent,
+            snoozed_until: filled.then_some(at("2026-12-02T12:30:00.123456Z")),
+            channel: "whatsapp".into(),
+            channel_account_id: filled.then_some(Uuid::now_v7()),
+            contact: ConversationContact {
+                id: Uuid::now_v7(),
+                name: filled.then_some("Ana \"Ä\" Silva".into()),
+                phone: filled.then_some("+6281234".into()),
+                email: None,
+            },
+            assignee: filled.then_some(ConversationAssignee {
+                id: Uuid::now_v7(),
+                name: None,
+            }),
+            division_id: filled.then_some(Uuid::now_v7()),
+            tags: if filled {
+                vec!["vip".into(), "b2b".into()]
+            } else {
+                vec![]
+            },
+            subject: filled.then_some("Re: order".into()),
+            last_message: filled.then_some(LastMessage {
+                id: Uuid::now_v7(),
+                preview: "thanks\nbye".into(),
+                direction: "inbound".into(),
+                sent_at: at("2026-12-01T23:59:59Z"),
+            }),
+            unread_count: 3,
+            messages_count: 10,
+            last_inbound_at: filled.then_some(at("2026-12-01T23:59:59.5Z")),
+            window: ConversationWindow {
+                state: if filled { WindowState::Open } else { WindowState::None },
+                expires_at: filled.then_some(at("2026-12-02T23:59:59.5Z")),
+                human_agent_only: filled,
+                marked_at: None,
+            },
+            last_activity_at: at("2026-12-02T00:00:00Z"),
+            created_at: at("2025-01-01T08:00:00.000001Z"),
+            version: 12,
+        }
+    }
+
+    #[test]
+    fn the_inbox_page_serializes_directly_as_its_schema_says() {
+        for next_cursor in [Some("abc".to_owned()), None] {
+            let list = ConversationList {
+                data: vec![conversation(true), conversation(false)],
+                page: 1,
+                per_page: 25,
+                total: 2,
+                next_cursor,
+                counts: [("open".to_owned(), 1), ("snoozed".to_owned(), 1)].into(),
+                counts_capped: false,
+            };
+            assert_eq!(serde_json::to_value(&list).ok(), list.to_json());
+        }
     }
 }

@@ -7,13 +7,14 @@
 //! The type must serialize exactly as its `ToJSON` does (same field names, same formats): a
 //! test of each type used here compares the two.
 
+use chrono::{DateTime, Utc};
 use poem::web::Json as PoemJson;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
 use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::ApiResponse;
-use serde::Serialize;
+use serde::{Serialize, Serializer};
 
 /// A `200` JSON response serialized directly.
 #[derive(Debug, Clone)]
@@ -44,5 +45,19 @@ impl<T: ToJSON + Serialize> ApiResponse for DirectJson<T> {
 
     fn register(registry: &mut Registry) {
         <Json<T> as ApiResponse>::register(registry);
+    }
+}
+
+/// Serializes an instant as poem-openapi's `ToJSON` does (`DateTime::to_rfc3339`: `+00:00`,
+/// where chrono's serde would write `Z`): `#[serde(serialize_with = "rfc3339")]`.
+pub fn rfc3339<S: Serializer>(at: &DateTime<Utc>, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(&at.to_rfc3339())
+}
+
+/// [`rfc3339`] for an optional instant (`null` when absent).
+pub fn rfc3339_option<S: Serializer>(at: &Option<DateTime<Utc>>, serializer: S) -> Result<S::Ok, S::Error> {
+    match at {
+        Some(at) => rfc3339(at, serializer),
+        None => serializer.serialize_none(),
     }
 }

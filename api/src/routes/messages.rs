@@ -5,21 +5,25 @@ use omnistream_commands::conversations::{self as conversation_commands, Outgoing
 use omnistream_commands::{CommandError, Executed};
 use omnistream_domain::conversation::{MessageBody, MessageType as DomainType};
 use omnistream_domain::{DomainError, Permission};
+use omnistream_projections::inbox::conversation_queries;
 use omnistream_projections::inbox::messages::{self as message_queries, Direction, MessageRow};
 use poem::web::Data;
 use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
+use serde::Serialize;
 use uuid::Uuid;
 
+use super::direct_json::{rfc3339, DirectJson};
 use super::{visibility, ApiTags};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
 use crate::state::{AppState, SharedState};
 
 /// What a message carries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MessageType {
     /// Text.
     Text,
@@ -64,8 +68,9 @@ fn type_of(stored: &str) -> MessageType {
 }
 
 /// Who sent a message.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MessageDirection {
     /// From the customer.
     Inbound,
@@ -74,8 +79,9 @@ pub enum MessageDirection {
 }
 
 /// Where a message is on its way.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum MessageStatus {
     /// Received from the customer.
     Received,
@@ -103,26 +109,30 @@ fn status_of(stored: &str) -> MessageStatus {
 }
 
 /// Media a channel's provider holds for a message.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct MessageAttachment {
     /// `image`, `audio`, `video`, `document`, `sticker`, `file`, ...
     pub kind: String,
     /// The provider's media id (WhatsApp).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_media_id: Option<String>,
     /// Where the provider serves it (Instagram).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
     /// Its type.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub mime_type: Option<String>,
     /// Its file name.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub name: Option<String>,
 }
 
 /// A message.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct Message {
     /// Id.
     pub id: Uuid,
@@ -134,33 +144,40 @@ pub struct Message {
     pub message_type: MessageType,
     /// Text or caption.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub text: Option<String>,
     /// Media.
     pub media_ids: Vec<Uuid>,
     /// The message it answers.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub reply_to_message_id: Option<Uuid>,
     /// Delivery status.
     pub status: MessageStatus,
     /// The agent who wrote it.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub author_agent_id: Option<Uuid>,
     /// The quick reply used.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub quick_reply_id: Option<Uuid>,
     /// Whether it was the conversation's first reply.
     pub first_response: bool,
     /// The channel provider's id of the message (`wamid...`, Instagram `mid`, e-mail Message-ID).
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub provider_message_id: Option<String>,
     /// Media the channel's provider holds, fetched later.
     pub attachments: Vec<MessageAttachment>,
     /// Why delivery failed, as the provider said.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Order within the conversation.
     pub position: i64,
     /// When it was recorded.
+    #[serde(serialize_with = "rfc3339")]
     pub created_at: DateTime<Utc>,
 }
 
@@ -203,15 +220,17 @@ impl From<MessageRow> for Message {
 }
 
 /// A page of messages, oldest first.
-#[derive(Debug, Clone, Object)]
+#[derive(Debug, Clone, Object, Serialize)]
 pub struct MessageListResponse {
     /// The messages, oldest first.
     pub data: Vec<Message>,
     /// Pass as `before` for older messages.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub before_cursor: Option<i64>,
     /// Pass as `after` for newer messages.
     #[oai(skip_serializing_if_is_none)]
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub after_cursor: Option<i64>,
 }
 
@@ -273,7 +292,7 @@ impl MessagesApi {
         after: Query<Option<i64>>,
         /// How many (1-200, default 50).
         limit: Query<Option<i64>>,
-    ) -> ApiResult<Json<MessageListResponse>> {
+    ) -> ApiResult<DirectJson<MessageListResponse>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let limit = limit.0.unwrap_or(50);
         if !(1..=200).contains(&limit) {
@@ -284,10 +303,30 @@ impl MessagesApi {
             (_, Some(after)) => Direction::After(after),
             (before, None) => Direction::Before(before),
         };
-        visibility::conversation(state.0, principal, id.0, None).await?;
-        let page = message_queries::page(&state.pool, principal.scope()?, id.0, direction, limit).await?;
-        Ok(Json(MessageListResponse {
-            data: page.data.into_iter().map(Message::from).collect(),
+        let scope = principal.scope()?;
+        let key = format!("{}|{}|{direction:?}|{limit}", visibility::cache_key(principal), id.0);
+        let page = state
+            .message_pages
+            .get_or_load(scope.tenant_id(), key, false, || async {
+                // Not visible (or not there): kept as such, answered 404 below.
+                let visibility = visibility::of(state.0, principal).await?;
+                if conversation_queries::get(&state.pool, scope, &visibility, id.0)
+                    .await?
+                    .is_none()
+                {
+                    return Ok(None);
+                }
+                Ok::<_, ApiError>(Some(
+                    message_queries::page(&state.pool, scope, id.0, direction, limit).await?,
+                ))
+            })
+            .await?;
+        let page = page
+            .as_ref()
+            .as_ref()
+            .ok_or_else(|| ApiError::not_found("conversation"))?;
+        Ok(DirectJson(MessageListResponse {
+            data: page.data.iter().cloned().map(Message::from).collect(),
             before_cursor: page.before_cursor,
             after_cursor: page.after_cursor,
         }))
@@ -386,4 +425,60 @@ async fn recorded(state: &AppState, principal: &Principal, executed: Executed) -
         executed.version,
         executed.position,
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    #[test]
+    fn the_message_page_serializes_directly_as_its_schema_says() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().expect("instant");
+        let message = |filled: bool| Message {
+            id: Uuid::now_v7(),
+            conversation_id: Uuid::now_v7(),
+            direction: if filled {
+                MessageDirection::Outbound
+            } else {
+                MessageDirection::Inbound
+            },
+            message_type: if filled {
+                MessageType::Document
+            } else {
+                MessageType::Text
+            },
+            text: filled.then(|| "see \"attached\"\n€".to_owned()),
+            media_ids: if filled { vec![Uuid::now_v7()] } else { vec![] },
+            reply_to_message_id: filled.then(Uuid::now_v7),
+            status: if filled {
+                MessageStatus::Failed
+            } else {
+                MessageStatus::Received
+            },
+            author_agent_id: filled.then(Uuid::now_v7),
+            quick_reply_id: None,
+            first_response: filled,
+            provider_message_id: filled.then(|| "wamid.1".to_owned()),
+            attachments: vec![MessageAttachment {
+                kind: "document".into(),
+                provider_media_id: filled.then(|| "m1".to_owned()),
+                url: None,
+                mime_type: Some("application/pdf".into()),
+                name: None,
+            }],
+            error: filled.then(|| "131047".to_owned()),
+            position: 7,
+            created_at: at("2026-12-02T12:30:00.123456Z"),
+        };
+        for cursors in [(Some(3), None), (None, Some(9))] {
+            let page = MessageListResponse {
+                data: vec![message(true), message(false)],
+                before_cursor: cursors.0,
+                after_cursor: cursors.1,
+            };
+            assert_eq!(serde_json::to_value(&page).ok(), page.to_json());
+        }
+    }
 }

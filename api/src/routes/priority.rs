@@ -2,10 +2,12 @@
 
 use omnistream_domain::conversation::Priority;
 use poem_openapi::{Enum, Object};
+use serde::Serialize;
 
 /// How urgent a conversation is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Enum, Serialize)]
 #[oai(rename_all = "snake_case")]
+#[serde(rename_all = "snake_case")]
 pub enum ConversationPriority {
     /// Can wait.
     Low,

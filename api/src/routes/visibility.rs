@@ -21,6 +21,18 @@ pub async fn of(state: &AppState, principal: &Principal) -> ApiResult<Visibility
     Ok(Visibility::Limited { agent_id, division_ids })
 }
 
+/// What answers read under the caller's visibility are kept under: one key for everyone who
+/// sees every conversation, one per agent otherwise (an agent's divisions are in the inbox
+/// model, so a cached answer goes stale with them).
+pub fn cache_key(principal: &Principal) -> String {
+    match principal.agent_id() {
+        Some(agent_id) if !principal.permissions.contains(&Permission::ConversationsViewAll) => {
+            format!("agent {agent_id}")
+        }
+        _ => "all".to_owned(),
+    }
+}
+
 /// A conversation the caller may see, waiting (bounded) for `position` first; 404 otherwise.
 pub async fn conversation(
     state: &AppState,

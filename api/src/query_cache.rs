@@ -1,0 +1,162 @@
+//! Answers of read-model queries kept in memory for as long as the read models they were read
+//! from have not changed for their tenant: each answer is stored with the [`Stamp`] its
+//! projections had before it was read, and served again only while the [`ChangeFeed`] still
+//! gives that stamp. Most inbox requests repeat between two changes (every agent's client
+//! polls the same tabs and reopens the same conversations), so most are answered from here.
+//!
+//! What that means for consistency: a change is visible here once its announcement has
+//! arrived (PostgreSQL delivers it on commit, a millisecond or so later); a reader that needs
+//! its own write passes `X-Min-Position`, which reads the model itself. While the feed is not
+//! listening, nothing is cached.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use omnistream_projections::changes::{ChangeFeed, Stamp};
+use prometheus::{IntCounterVec, Opts, Registry};
+use uuid::Uuid;
+
+/// An answer with the stamp it was read under and when it was last served (a count).
+struct Entry<V> {
+    stamp: Stamp,
+    answer: Arc<V>,
+    used: u64,
+}
+
+#[derive(Default)]
+struct Entries<V> {
+    map: HashMap<(Uuid, String), Entry<V>>,
+    /// Counts lookups: the `used` clock.
+    clock: u64,
+}
+
+/// `omnistream_query_cache_requests_total{cache, outcome}`: `hit`, `miss` (read and kept) or
+/// `bypass` (read, not kept: the feed is not listening, or the cache is off).
+pub fn register_metrics(registry: &Registry) -> prometheus::Result<IntCounterVec> {
+    let requests = IntCounterVec::new(
+        Opts::new(
+            "omnistream_query_cache_requests_total",
+            "Query cache lookups by outcome",
+        ),
+        &["cache", "outcome"],
+    )?;
+    registry.register(Box::new(requests.clone()))?;
+    Ok(requests)
+}
+
+/// One kind of answer, read from `projections`.
+pub struct QueryCache<V> {
+    name: &'static str,
+    feed: ChangeFeed,
+    projections: &'static [&'static str],
+    capacity: usize,
+    entries: Mutex<Entries<V>>,
+    requests: IntCounterVec,
+}
+
+impl<V> QueryCache<V> {
+    /// The cache `name` of at most `capacity` answers (0: none) read from `projections`,
+    /// counting its lookups in `requests` (see [`register_metrics`]).
+    pub fn new(
+        name: &'static str,
+        feed: ChangeFeed,
+        projections: &'static [&'static str],
+        capacity: usize,
+        requests: IntCounterVec,
+    ) -> Self {
+        Self {
+            name,
+            feed,
+            projections,
+            capacity,
+            entries: Mutex::new(Entries {
+                map: HashMap::new(),
+                clock: 0,
+            }),
+            requests,
+        }
+    }
+
+    /// The answer for `key` in `tenant`: the kept one while its read models are unchanged,
+    /// else `load`'s, then kept. With `fresh`, `load` runs whatever is kept (its answer
+    /// replaces the kept one): for readers that waited for their own write.
+    pub async fn get_or_load<E, F, Fut>(&self, tenant: Uuid, key: String, fresh: bool, load: F) -> Result<Arc<V>, E>
+    where
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<V, E>>,
+    {
+        let stamp = match self.capacity {
+            0 => None,
+            _ => self.feed.stamp(self.projections, tenant),
+        };
+        let Some(stamp) = stamp else {
+            self.count("bypass");
+            return load().await.map(Arc::new);
+        };
+        let key = (tenant, key);
+        if !fresh {
+            let mut entries = self.lock();
+            entries.clock += 1;
+            let now = entries.clock;
+            if let Some(entry) = entries.map.get_mut(&key).filter(|e| e.stamp == stamp) {
+                entry.used = now;
+                let answer = entry.answer.clone();
+                drop(entries);
+                self.count("hit");
+                return Ok(answer);
+            }
+        }
+        self.count("miss");
+        let answer = Arc::new(load().await?);
+        let mut entries = self.lock();
+        if entries.map.len() >= self.capacity && !entries.map.contains_key(&key) {
+            self.evict(&mut entries);
+        }
+        let used = entries.clock;
+        entries.map.insert(
+            key,
+            Entry {
+                stamp,
+                answer: answer.clone(),
+                used,
+            },
+        );
+        Ok(answer)
+    }
+
+    /// Makes room: drops the answers whose read models changed, then the least recently
+    /// served until a quarter of the room is free (so this runs once per many misses).
+    fn evict(&self, entries: &mut Entries<V>) {
+        entries
+            .map
+            .retain(|(tenant, _), entry| self.feed.stamp(self.projections, *tenant) == Some(entry.stamp));
+        let keep = self.capacity - self.capacity / 4 - 1;
+        if keep == 0 {
+            entries.map.clear();
+        } else if entries.map.len() > keep {
+            let mut used: Vec<u64> = entries.map.values().map(|e| e.used).collect();
+            let cut = used.len() - keep;
+            let (_, &mut oldest_kept, _) = used.select_nth_unstable(cut);
+            entries.map.retain(|_, entry| entry.used >= oldest_kept);
+        }
+    }
+
+    /// How many answers are kept.
+    pub fn len(&self) -> usize {
+        self.lock().map.len()
+    }
+
+    /// Whether none is.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    fn count(&self, outcome: &str) {
+        self.requests.with_label_values(&[self.name, outcome]).inc();
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Entries<V>> {
+        self.entries.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
