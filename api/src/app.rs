@@ -30,6 +30,7 @@ use poem::{get, handler, EndpointExt, Route, Server};
 use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::watch;
 
+use crate::auth::holder_cache::HolderCache;
 use crate::config::{Config, ProjectionSource};
 use crate::middleware::metrics::HttpMetrics;
 use crate::middleware::{body_limit, idempotency as idempotency_middleware, read_after_write, request};
@@ -37,6 +38,10 @@ use crate::query_cache::{self, QueryCache};
 use crate::routes;
 use crate::state::{AppState, SharedState};
 use crate::window_rules::WindowRules;
+
+/// Credential holders kept per cached page (`OMNISTREAM_QUERY_CACHE_ENTRIES`): a holder is
+/// small, and every active session or key has one.
+const HOLDERS_PER_CACHED_PAGE: usize = 5;
 
 /// What a process serves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -352,6 +357,10 @@ impl Application {
             bus,
             ingest,
             window_rules: WindowRules::default(),
+            holders: HolderCache::new(
+                changes.clone(),
+                config.query_cache_entries.saturating_mul(HOLDERS_PER_CACHED_PAGE),
+            ),
             inbox_pages: QueryCache::new(
                 "inbox_pages",
                 changes.clone(),

@@ -15,6 +15,7 @@ use prometheus::Registry;
 use sqlx::PgPool;
 
 use crate::app::{KafkaRuntime, Role};
+use crate::auth::holder_cache::HolderCache;
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
 use crate::query_cache::QueryCache;
@@ -36,6 +37,8 @@ pub struct AppState {
     pub window_rules: WindowRules,
     /// Which tenants' read models changed (the query caches' validity).
     pub changes: ChangeFeed,
+    /// Who holds the credentials presented, while unchanged.
+    pub holders: HolderCache,
     /// Inbox pages (`GET /api/conversations`) while the inbox and directory are unchanged.
     pub inbox_pages: QueryCache<InboxPage>,
     /// Message pages with the conversation's visibility (`None`: not visible) while the

@@ -1,6 +1,7 @@
 //! Login sessions and login rate limiting. Tokens are random and only their SHA-256 is kept.
 
 use chrono::{DateTime, Duration, Utc};
+use omnistream_store::postgres::READ_MODELS_CHANNEL;
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use sqlx::{PgPool, Row};
@@ -63,20 +64,28 @@ pub async fn open(
 /// Ends one session.
 #[tracing::instrument(skip(pool), err)]
 pub async fn revoke(pool: &PgPool, session_id: Uuid) -> Result<(), CommandError> {
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL")
-        .bind(session_id)
-        .execute(pool)
-        .await?;
-    Ok(())
+    revoke_where(pool, "id = $1", session_id).await
 }
 
 /// Ends every session of a principal (deleted agent, changed password).
 #[tracing::instrument(skip(pool), err)]
 pub async fn revoke_all(pool: &PgPool, principal_id: Uuid) -> Result<(), CommandError> {
-    sqlx::query("UPDATE sessions SET revoked_at = now() WHERE principal_id = $1 AND revoked_at IS NULL")
-        .bind(principal_id)
-        .execute(pool)
-        .await?;
+    revoke_where(pool, "principal_id = $1", principal_id).await
+}
+
+/// Revokes the live sessions matching `condition` and announces their tenants' `sessions` on
+/// the read-model channel in the same statement, so that every process forgets the holders
+/// it keeps in memory (a super-admin's session, without a tenant, announces every tenant).
+async fn revoke_where(pool: &PgPool, condition: &str, id: Uuid) -> Result<(), CommandError> {
+    sqlx::query(&format!(
+        "WITH revoked AS (UPDATE sessions SET revoked_at = now() WHERE {condition} AND revoked_at IS NULL \
+                          RETURNING tenant_id) \
+         SELECT pg_notify($2, 'sessions ' || coalesce(tenant_id::text, '*')) FROM revoked"
+    ))
+    .bind(id)
+    .bind(READ_MODELS_CHANNEL)
+    .execute(pool)
+    .await?;
     Ok(())
 }
 

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::ProjectionError;
 
 /// The channel of the announcements.
-pub const CHANNEL: &str = "omnistream_read_models";
+pub use omnistream_store::postgres::READ_MODELS_CHANNEL as CHANNEL;
 
 /// What an announcement of every tenant says in place of the tenants' ids.
 const EVERY_TENANT: &str = "*";
@@ -68,6 +68,14 @@ pub struct Stamp {
     epoch: u64,
     /// The latest announcement that concerned the projections and the tenant.
     latest: u64,
+}
+
+/// Where the feed stood before a read whose tenant is only known once it is done (see
+/// [`ChangeFeed::stamp_since`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Mark {
+    epoch: u64,
+    sequence: u64,
 }
 
 /// The announcements of one projection.
@@ -140,6 +148,25 @@ impl ChangeFeed {
             .max()
             .unwrap_or(0);
         Some(Stamp { epoch, latest })
+    }
+
+    /// Where the feed stands now; `None` while it is not listening.
+    pub fn mark(&self) -> Option<Mark> {
+        let epoch = self.0.epoch.load(Ordering::SeqCst);
+        if !self.0.listening.load(Ordering::SeqCst) {
+            return None;
+        }
+        Some(Mark {
+            epoch,
+            sequence: self.0.sequence.load(Ordering::SeqCst),
+        })
+    }
+
+    /// The stamp of `projections` for `tenant`, if nothing concerning them was heard since
+    /// `mark`: `None` otherwise, since a read begun at the mark may be older than the stamp.
+    pub fn stamp_since(&self, mark: Mark, projections: &[&str], tenant: Uuid) -> Option<Stamp> {
+        let stamp = self.stamp(projections, tenant)?;
+        (stamp.epoch == mark.epoch && stamp.latest <= mark.sequence).then_some(stamp)
     }
 
     /// Counts a write of `tenant` that this process answered as a change of every projection,
@@ -243,6 +270,19 @@ mod tests {
         feed.written(a);
         assert_ne!(feed.stamp(&["inbox"], a), before_a);
         assert_eq!(feed.stamp(&["sla"], b), before_b);
+    }
+
+    #[test]
+    fn a_stamp_since_a_mark_needs_nothing_heard_in_between() {
+        let feed = listening();
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let mark = feed.mark().expect("listening");
+        feed.record(&format!("sessions {b}"));
+        assert_eq!(feed.stamp_since(mark, &["sessions"], a), feed.stamp(&["sessions"], a));
+        assert_eq!(feed.stamp_since(mark, &["sessions"], b), None);
+        let mark = feed.mark().expect("listening");
+        feed.set_listening(true);
+        assert_eq!(feed.stamp_since(mark, &["sessions"], a), None, "reconnected in between");
     }
 
     #[test]

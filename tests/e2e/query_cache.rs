@@ -132,21 +132,8 @@ async fn a_write_through_another_process_reaches_this_process_cache() {
     let list_path = "/api/conversations";
     cached(&app, &admin, "inbox_pages", list_path).await;
 
-    // A second API process on the same database, without projection workers: its writes
-    // reach this process only as the projections' announcements.
-    let mut config = Config::for_database(&app.database_url);
-    config.run_projections = false;
-    config.max_connections = 4;
-    let other = Application::build(config).await.expect("second process");
-    let other_port = other.port();
-    let other_state = other.state();
-    tokio::spawn(other.run_until_stopped());
-    let other = TestApp::new(
-        format!("http://127.0.0.1:{other_port}"),
-        other_state.pool.clone(),
-        Arc::new(other_state.store.clone()),
-        app.database_url.clone(),
-    );
+    // Its writes reach this process only as the projections' announcements.
+    let other = second_process(&app).await;
     other
         .call(
             &admin,
@@ -169,6 +156,54 @@ async fn a_write_through_another_process_reaches_this_process_cache() {
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+}
+
+/// A second API process on `app`'s database, without projection workers.
+async fn second_process(app: &TestApp) -> TestApp {
+    let mut config = Config::for_database(&app.database_url);
+    config.run_projections = false;
+    config.max_connections = 4;
+    let other = Application::build(config).await.expect("second process");
+    let port = other.port();
+    let state = other.state();
+    tokio::spawn(other.run_until_stopped());
+    TestApp::new(
+        format!("http://127.0.0.1:{port}"),
+        state.pool.clone(),
+        Arc::new(state.store.clone()),
+        app.database_url.clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_session_ended_through_another_process_is_refused_here() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.register("Acme").await;
+    let agent = app.agent_with_role(&admin, "agent", None).await;
+    // The agent's holder is kept here once the feed listens.
+    cached(&app, &agent, "inbox_pages", "/api/conversations").await;
+    let other = second_process(&app).await;
+    other
+        .call(&agent, Method::POST, "/api/auth/logout", None, StatusCode::NO_CONTENT)
+        .await;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let status = app
+            .as_session(Method::GET, "/api/conversations", &agent.token)
+            .send()
+            .await
+            .expect("request")
+            .status();
+        if status == StatusCode::UNAUTHORIZED {
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+        assert!(Instant::now() < deadline, "the ended session was still accepted here");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The admin's own session is untouched.
+    app.call(&admin, Method::GET, "/api/conversations", None, StatusCode::OK)
+        .await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

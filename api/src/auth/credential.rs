@@ -1,6 +1,7 @@
 //! The holder of a presented credential, found in one query per request: the session or API
 //! key, its agent (or super-admin) and the agent's custom role, as they are now.
 
+use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool};
 use uuid::Uuid;
 
@@ -21,6 +22,8 @@ pub(crate) struct Holder {
     pub agent_role: Option<String>,
     /// The custom role's permission codes, when the agent has a live custom role.
     pub role_permissions: Option<Vec<String>>,
+    /// When the credential expires (API keys may not).
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 const AGENT_AND_ROLE: &str = "LEFT JOIN rm.agents a ON a.id = h.principal_id AND NOT a.deleted \
@@ -31,7 +34,7 @@ pub(crate) async fn session_holder(pool: &PgPool, token_sha256: &[u8]) -> Result
     sqlx::query_as(&format!(
         "SELECT h.id AS credential_id, h.principal_id, h.tenant_id, \
          (h.super_admin AND EXISTS (SELECT 1 FROM rm.super_admins s WHERE s.id = h.principal_id)) AS super_admin, \
-         a.tenant_id AS agent_tenant_id, a.role AS agent_role, r.permissions AS role_permissions \
+         a.tenant_id AS agent_tenant_id, a.role AS agent_role, r.permissions AS role_permissions, h.expires_at \
          FROM sessions h {AGENT_AND_ROLE} \
          WHERE h.token_sha256 = $1 AND h.revoked_at IS NULL AND h.expires_at > now()"
     ))
@@ -44,8 +47,8 @@ pub(crate) async fn session_holder(pool: &PgPool, token_sha256: &[u8]) -> Result
 pub(crate) async fn api_key_holder(pool: &PgPool, key_sha256: &str) -> Result<Option<Holder>, sqlx::Error> {
     sqlx::query_as(&format!(
         "SELECT h.id AS credential_id, h.principal_id, h.tenant_id, false AS super_admin, \
-         a.tenant_id AS agent_tenant_id, a.role AS agent_role, r.permissions AS role_permissions \
-         FROM (SELECT id, agent_id AS principal_id, tenant_id FROM rm.api_keys \
+         a.tenant_id AS agent_tenant_id, a.role AS agent_role, r.permissions AS role_permissions, h.expires_at \
+         FROM (SELECT id, agent_id AS principal_id, tenant_id, expires_at FROM rm.api_keys \
                WHERE key_sha256 = $1 AND revoked_at IS NULL AND (expires_at IS NULL OR expires_at > now())) h \
          {AGENT_AND_ROLE}"
     ))

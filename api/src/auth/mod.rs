@@ -1,6 +1,7 @@
 //! Authentication (API key or session token) and authorization (permission codes).
 
 mod credential;
+pub mod holder_cache;
 mod principal;
 mod scheme;
 

@@ -9,7 +9,7 @@ use omnistream_projections::{directory, TenantScope};
 use poem::Request;
 use uuid::Uuid;
 
-use super::credential::{self, Holder};
+use super::credential::Holder;
 use crate::error::{current_request_id, ApiError};
 use crate::state::AppState;
 
@@ -141,11 +141,9 @@ pub async fn resolve(state: &AppState, req: &Request) -> Result<Option<Principal
 async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the API key is invalid, revoked or expired");
     let digest = hex::encode(session::secret_sha256(key));
-    let holder = credential::api_key_holder(&state.pool, &digest)
-        .await?
-        .ok_or_else(invalid)?;
+    let holder = state.holders.api_key(&state.pool, &digest).await?.ok_or_else(invalid)?;
     let principal = agent_principal(holder, false).ok_or_else(invalid)?;
-    if let Some(key_id) = principal.api_key_id {
+    if let Some(key_id) = principal.api_key_id.filter(|id| state.holders.key_use_due(*id)) {
         directory::touch_api_key(&state.pool, key_id).await?;
     }
     Ok(principal)
@@ -153,7 +151,9 @@ async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError
 
 async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the session token is invalid or expired; log in again");
-    let holder = credential::session_holder(&state.pool, &session::secret_sha256(token))
+    let holder = state
+        .holders
+        .session(&state.pool, &session::secret_sha256(token))
         .await?
         .ok_or_else(invalid)?;
     if holder.tenant_id.is_none() {

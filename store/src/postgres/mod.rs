@@ -15,7 +15,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::{AppendOutcome, AppendRequest, Checkpoint, EventStore, RecordedEvent, StoreError};
 
-pub use notify::EVENTS_CHANNEL;
+pub use notify::{EVENTS_CHANNEL, READ_MODELS_CHANNEL};
 
 /// Tuning of the PostgreSQL store.
 #[derive(Debug, Clone)]

@@ -12,6 +12,11 @@ use crate::StoreError;
 /// The channel every append notifies, with the last position written as payload.
 pub const EVENTS_CHANNEL: &str = "omnistream_events";
 
+/// The channel of read-model change announcements, `"<read model> <tenant>,<tenant>…"` or
+/// `"<read model> *"`: projections announce their batches there (`omnistream_projections::changes`),
+/// and session revocations announce the `sessions` of their tenant.
+pub const READ_MODELS_CHANNEL: &str = "omnistream_read_models";
+
 pub(super) async fn spawn(pool: PgPool, poll_interval: Duration) -> Result<watch::Receiver<u64>, StoreError> {
     let mut listener = PgListener::connect_with(&pool).await?;
     listener.listen(EVENTS_CHANNEL).await?;
