@@ -17,6 +17,12 @@ use omnistream_projections::changes::{ChangeFeed, Stamp};
 use prometheus::{IntCounterVec, Opts, Registry};
 use uuid::Uuid;
 
+/// An answer's organization and its key within it.
+type Key = (Uuid, String);
+
+/// The requests reading one key, in line.
+type Line = Arc<tokio::sync::Mutex<()>>;
+
 /// An answer with the stamp it was read under and when it was last served (a count).
 struct Entry<V> {
     stamp: Stamp,
@@ -26,7 +32,7 @@ struct Entry<V> {
 
 #[derive(Default)]
 struct Entries<V> {
-    map: HashMap<(Uuid, String), Entry<V>>,
+    map: HashMap<Key, Entry<V>>,
     /// Counts lookups: the `used` clock.
     clock: u64,
 }
@@ -52,6 +58,8 @@ pub struct QueryCache<V> {
     projections: &'static [&'static str],
     capacity: usize,
     entries: Mutex<Entries<V>>,
+    /// Per key being read, the line of requests waiting for it.
+    readers: Mutex<HashMap<Key, Line>>,
     requests: IntCounterVec,
 }
 
@@ -74,55 +82,90 @@ impl<V> QueryCache<V> {
                 map: HashMap::new(),
                 clock: 0,
             }),
+            readers: Mutex::new(HashMap::new()),
             requests,
         }
     }
 
     /// The answer for `key` in `tenant`: the kept one while its read models are unchanged,
-    /// else `load`'s, then kept. With `fresh`, `load` runs whatever is kept (its answer
-    /// replaces the kept one): for readers that waited for their own write.
+    /// else `load`'s, then kept. Concurrent misses of one key take turns, so that a popular
+    /// answer that went stale is read once, not once per waiting request. With `fresh`,
+    /// `load` runs whatever is kept (its answer replaces the kept one): for readers that
+    /// waited for their own write.
     pub async fn get_or_load<E, F, Fut>(&self, tenant: Uuid, key: String, fresh: bool, load: F) -> Result<Arc<V>, E>
     where
         F: FnOnce() -> Fut,
         Fut: Future<Output = Result<V, E>>,
     {
-        let stamp = match self.capacity {
-            0 => None,
-            _ => self.feed.stamp(self.projections, tenant),
-        };
-        let Some(stamp) = stamp else {
-            self.count("bypass");
-            return load().await.map(Arc::new);
-        };
         let key = (tenant, key);
         if !fresh {
-            let mut entries = self.lock();
-            entries.clock += 1;
-            let now = entries.clock;
-            if let Some(entry) = entries.map.get_mut(&key).filter(|e| e.stamp == stamp) {
-                entry.used = now;
-                let answer = entry.answer.clone();
-                drop(entries);
+            if let Some(answer) = self.kept(&key) {
                 self.count("hit");
                 return Ok(answer);
             }
         }
+        if self.capacity == 0 || self.stamp(tenant).is_none() {
+            self.count("bypass");
+            return load().await.map(Arc::new);
+        }
+        let gate = self.gate(&key);
+        let turn = gate.lock().await;
+        // The request before this one in line may have read it meanwhile.
+        if let Some(answer) = (!fresh).then(|| self.kept(&key)).flatten() {
+            drop(turn);
+            self.leave(&key, gate);
+            self.count("hit");
+            return Ok(answer);
+        }
+        // Stamped before reading: a change announced during the read outdates the answer.
+        let stamp = self.stamp(tenant);
         self.count("miss");
-        let answer = Arc::new(load().await?);
+        let loaded = load().await.map(Arc::new);
+        if let (Ok(answer), Some(stamp)) = (&loaded, stamp) {
+            self.keep(key.clone(), stamp, answer.clone());
+        }
+        drop(turn);
+        self.leave(&key, gate);
+        loaded
+    }
+
+    fn stamp(&self, tenant: Uuid) -> Option<Stamp> {
+        self.feed.stamp(self.projections, tenant)
+    }
+
+    /// The kept answer for `key`, if its read models are unchanged.
+    fn kept(&self, key: &Key) -> Option<Arc<V>> {
+        let stamp = self.stamp(key.0)?;
+        let mut entries = self.lock();
+        entries.clock += 1;
+        let now = entries.clock;
+        let entry = entries.map.get_mut(key).filter(|e| e.stamp == stamp)?;
+        entry.used = now;
+        Some(entry.answer.clone())
+    }
+
+    fn keep(&self, key: Key, stamp: Stamp, answer: Arc<V>) {
         let mut entries = self.lock();
         if entries.map.len() >= self.capacity && !entries.map.contains_key(&key) {
             self.evict(&mut entries);
         }
         let used = entries.clock;
-        entries.map.insert(
-            key,
-            Entry {
-                stamp,
-                answer: answer.clone(),
-                used,
-            },
-        );
-        Ok(answer)
+        entries.map.insert(key, Entry { stamp, answer, used });
+    }
+
+    /// The line of requests reading `key`.
+    fn gate(&self, key: &Key) -> Line {
+        let mut readers = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        readers.entry(key.clone()).or_default().clone()
+    }
+
+    /// Leaves `key`'s line; the last one out removes it.
+    fn leave(&self, key: &Key, gate: Line) {
+        let mut readers = self.readers.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Lines are only joined under this lock: the map's reference and ours are all.
+        if Arc::strong_count(&gate) == 2 {
+            readers.remove(key);
+        }
     }
 
     /// Makes room: drops the answers whose read models changed, then the least recently

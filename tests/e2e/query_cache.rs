@@ -238,3 +238,25 @@ async fn a_full_cache_makes_room_and_keeps_answering_correctly() {
     }
     assert!(lookups(&app, "inbox_pages", "miss").await >= 5);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_requests_for_one_missing_answer_read_it_once() {
+    let app = spawn_app_with(|_| {}).await;
+    let admin = app.register("Acme").await;
+    app.conversation(&admin, "Ana").await;
+    cached(&app, &admin, "inbox_pages", "/api/conversations").await;
+    let misses = lookups(&app, "inbox_pages", "miss").await;
+    let burst = (0..50).map(|_| {
+        app.as_session(Method::GET, "/api/conversations?q=ana", &admin.token)
+            .send()
+    });
+    for response in futures_util::future::join_all(burst).await {
+        assert_eq!(response.expect("request").status(), StatusCode::OK);
+    }
+    let read = lookups(&app, "inbox_pages", "miss").await - misses;
+    // One read, then hits; a change announced meanwhile could cost another.
+    assert!(
+        (1..5).contains(&read),
+        "50 concurrent requests read the answer {read} times"
+    );
+}
