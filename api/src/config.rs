@@ -27,7 +27,8 @@ pub struct Config {
     /// `OMNISTREAM_READ_WAIT_MS`: how long a query waits for read-your-writes.
     pub read_wait: Duration,
     /// `OMNISTREAM_QUERY_CACHE_ENTRIES`: answers kept per query cache (inbox pages, message
-    /// pages) while their read model is unchanged; 0 turns the caches off.
+    /// pages; five times as many credential holders) while their read models are unchanged;
+    /// 0 turns the caches off.
     pub query_cache_entries: usize,
     /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
     pub run_projections: bool,
