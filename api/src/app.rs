@@ -356,7 +356,7 @@ impl Application {
             events,
             bus,
             ingest,
-            window_rules: WindowRules::default(),
+            window_rules: WindowRules::new(changes.clone()),
             holders: HolderCache::new(
                 changes.clone(),
                 config.query_cache_entries.saturating_mul(HOLDERS_PER_CACHED_PAGE),
@@ -364,7 +364,7 @@ impl Application {
             inbox_pages: QueryCache::new(
                 "inbox_pages",
                 changes.clone(),
-                &["inbox", "directory"],
+                &["inbox", "directory", "channels"],
                 config.query_cache_entries,
                 cache_requests.clone(),
             ),

@@ -13,6 +13,7 @@ use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 
+use chrono::{DateTime, Utc};
 use omnistream_projections::changes::{ChangeFeed, Stamp};
 use prometheus::{IntCounterVec, Opts, Registry};
 use uuid::Uuid;
@@ -23,10 +24,13 @@ type Key = (Uuid, String);
 /// The requests reading one key, in line.
 type Line = Arc<tokio::sync::Mutex<()>>;
 
-/// An answer with the stamp it was read under and when it was last served (a count).
+/// An answer with the stamp it was read under, until when it holds whatever the read models
+/// say (an answer rendered with the time, such as a messaging window's state) and when it
+/// was last served (a count).
 struct Entry<V> {
     stamp: Stamp,
     answer: Arc<V>,
+    until: Option<DateTime<Utc>>,
     used: u64,
 }
 
@@ -87,15 +91,15 @@ impl<V> QueryCache<V> {
         }
     }
 
-    /// The answer for `key` in `tenant`: the kept one while its read models are unchanged,
-    /// else `load`'s, then kept. Concurrent misses of one key take turns, so that a popular
+    /// The answer for `key` in `tenant`: the kept one while its read models are unchanged
+    /// (and until the instant `load` gave with it, if any), else `load`'s, then kept. Concurrent misses of one key take turns, so that a popular
     /// answer that went stale is read once, not once per waiting request. With `fresh`,
     /// `load` runs whatever is kept (its answer replaces the kept one): for readers that
     /// waited for their own write.
     pub async fn get_or_load<E, F, Fut>(&self, tenant: Uuid, key: String, fresh: bool, load: F) -> Result<Arc<V>, E>
     where
         F: FnOnce() -> Fut,
-        Fut: Future<Output = Result<V, E>>,
+        Fut: Future<Output = Result<(V, Option<DateTime<Utc>>), E>>,
     {
         let key = (tenant, key);
         if !fresh {
@@ -106,7 +110,7 @@ impl<V> QueryCache<V> {
         }
         if self.capacity == 0 || self.stamp(tenant).is_none() {
             self.count("bypass");
-            return load().await.map(Arc::new);
+            return load().await.map(|(answer, _)| Arc::new(answer));
         }
         let gate = self.gate(&key);
         let turn = gate.lock().await;
@@ -120,13 +124,13 @@ impl<V> QueryCache<V> {
         // Stamped before reading: a change announced during the read outdates the answer.
         let stamp = self.stamp(tenant);
         self.count("miss");
-        let loaded = load().await.map(Arc::new);
-        if let (Ok(answer), Some(stamp)) = (&loaded, stamp) {
-            self.keep(key.clone(), stamp, answer.clone());
+        let loaded = load().await.map(|(answer, until)| (Arc::new(answer), until));
+        if let (Ok((answer, until)), Some(stamp)) = (&loaded, stamp) {
+            self.keep(key.clone(), stamp, answer.clone(), *until);
         }
         drop(turn);
         self.leave(&key, gate);
-        loaded
+        loaded.map(|(answer, _)| answer)
     }
 
     fn stamp(&self, tenant: Uuid) -> Option<Stamp> {
@@ -139,18 +143,29 @@ impl<V> QueryCache<V> {
         let mut entries = self.lock();
         entries.clock += 1;
         let now = entries.clock;
-        let entry = entries.map.get_mut(key).filter(|e| e.stamp == stamp)?;
+        let entry = entries
+            .map
+            .get_mut(key)
+            .filter(|e| e.stamp == stamp && e.until.is_none_or(|until| until > Utc::now()))?;
         entry.used = now;
         Some(entry.answer.clone())
     }
 
-    fn keep(&self, key: Key, stamp: Stamp, answer: Arc<V>) {
+    fn keep(&self, key: Key, stamp: Stamp, answer: Arc<V>, until: Option<DateTime<Utc>>) {
         let mut entries = self.lock();
         if entries.map.len() >= self.capacity && !entries.map.contains_key(&key) {
             self.evict(&mut entries);
         }
         let used = entries.clock;
-        entries.map.insert(key, Entry { stamp, answer, used });
+        entries.map.insert(
+            key,
+            Entry {
+                stamp,
+                answer,
+                until,
+                used,
+            },
+        );
     }
 
     /// The line of requests reading `key`.
@@ -171,9 +186,11 @@ impl<V> QueryCache<V> {
     /// Makes room: drops the answers whose read models changed, then the least recently
     /// served until a quarter of the room is free (so this runs once per many misses).
     fn evict(&self, entries: &mut Entries<V>) {
-        entries
-            .map
-            .retain(|(tenant, _), entry| self.feed.stamp(self.projections, *tenant) == Some(entry.stamp));
+        let now = Utc::now();
+        entries.map.retain(|(tenant, _), entry| {
+            self.feed.stamp(self.projections, *tenant) == Some(entry.stamp)
+                && entry.until.is_none_or(|until| until > now)
+        });
         let keep = self.capacity - self.capacity / 4 - 1;
         if keep == 0 {
             entries.map.clear();

@@ -8,8 +8,6 @@ use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
 use omnistream_ingest::receiver::Ingestor;
 use omnistream_projections::changes::ChangeFeed;
-use omnistream_projections::inbox::conversation_queries::InboxPage;
-use omnistream_projections::inbox::messages::MessagePage;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
@@ -19,6 +17,9 @@ use crate::auth::holder_cache::HolderCache;
 use crate::config::Config;
 use crate::middleware::metrics::HttpMetrics;
 use crate::query_cache::QueryCache;
+use crate::routes::conversations::ConversationList;
+use crate::routes::direct_json::SerializedJson;
+use crate::routes::messages::MessageListResponse;
 use crate::window_rules::WindowRules;
 
 /// Shared application state.
@@ -39,11 +40,13 @@ pub struct AppState {
     pub changes: ChangeFeed,
     /// Who holds the credentials presented, while unchanged.
     pub holders: HolderCache,
-    /// Inbox pages (`GET /api/conversations`) while the inbox and directory are unchanged.
-    pub inbox_pages: QueryCache<InboxPage>,
-    /// Message pages with the conversation's visibility (`None`: not visible) while the
-    /// inbox is unchanged.
-    pub message_pages: QueryCache<Option<MessagePage>>,
+    /// Inbox pages (`GET /api/conversations`), serialized, while the inbox, the directory
+    /// (assignee names) and the channels (window rules) are unchanged and no window shown
+    /// has opened or closed.
+    pub inbox_pages: QueryCache<SerializedJson<ConversationList>>,
+    /// Message pages, serialized (`None`: the conversation is not visible), while the inbox
+    /// is unchanged.
+    pub message_pages: QueryCache<Option<SerializedJson<MessageListResponse>>>,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

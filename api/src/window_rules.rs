@@ -1,6 +1,8 @@
 //! The tenants' chat expiration rules as the inbox applies them to every conversation it
-//! lists, cached for a few seconds (a list would otherwise read them on every request);
-//! changing a rule through this process forgets its tenant's entry at once.
+//! lists, kept in memory (a list would otherwise read them on every request) while the
+//! `channels` read model is unchanged for the tenant, as its announcements tell; while they
+//! cannot be heard, for a few seconds at most. Changing a rule through this process forgets
+//! its tenant's entry at once.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -8,12 +10,17 @@ use std::time::{Duration, Instant};
 
 use omnistream_domain::chat_expiration::WindowPolicy;
 use omnistream_domain::conversation::Channel;
+use omnistream_projections::changes::{ChangeFeed, Stamp};
 use omnistream_projections::channels::expiration_rules;
 use omnistream_projections::{ProjectionError, TenantScope};
 use sqlx::PgPool;
 use uuid::Uuid;
 
+/// How long policies are kept while the announcements cannot be heard.
 const TTL: Duration = Duration::from_secs(5);
+
+/// The read model the rules come from.
+const DEPENDS_ON: &[&str] = &["channels"];
 
 /// Each channel's window policy for one tenant.
 #[derive(Debug, Clone, Default)]
@@ -29,19 +36,38 @@ impl Policies {
     }
 }
 
+struct Kept {
+    read_at: Instant,
+    stamp: Option<Stamp>,
+    policies: Policies,
+}
+
 /// The cache.
-#[derive(Default)]
 pub struct WindowRules {
-    cache: Mutex<HashMap<Uuid, (Instant, Policies)>>,
+    feed: ChangeFeed,
+    cache: Mutex<HashMap<Uuid, Kept>>,
 }
 
 impl WindowRules {
+    /// A cache following `feed`.
+    pub fn new(feed: ChangeFeed) -> Self {
+        Self {
+            feed,
+            cache: Mutex::new(HashMap::new()),
+        }
+    }
+
     /// The tenant's policies.
     pub async fn policies(&self, pool: &PgPool, scope: TenantScope) -> Result<Policies, ProjectionError> {
         let tenant = scope.tenant_id();
-        if let Some((at, policies)) = self.cache.lock().expect("rules lock").get(&tenant) {
-            if at.elapsed() < TTL {
-                return Ok(policies.clone());
+        let stamp = self.feed.stamp(DEPENDS_ON, tenant);
+        if let Some(kept) = self.lock().get(&tenant) {
+            let current = match stamp {
+                Some(stamp) => kept.stamp == Some(stamp),
+                None => kept.read_at.elapsed() < TTL,
+            };
+            if current {
+                return Ok(kept.policies.clone());
             }
         }
         let rows = expiration_rules::list(pool, scope).await?;
@@ -51,15 +77,23 @@ impl WindowRules {
                 .map(|rule| (rule.channel, WindowPolicy::of(rule.channel, Some(&rule))))
                 .collect(),
         );
-        self.cache
-            .lock()
-            .expect("rules lock")
-            .insert(tenant, (Instant::now(), policies.clone()));
+        self.lock().insert(
+            tenant,
+            Kept {
+                read_at: Instant::now(),
+                stamp,
+                policies: policies.clone(),
+            },
+        );
         Ok(policies)
     }
 
     /// Forgets a tenant's cached policies (after a change).
     pub fn forget(&self, tenant: Uuid) {
-        self.cache.lock().expect("rules lock").remove(&tenant);
+        self.lock().remove(&tenant);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Uuid, Kept>> {
+        self.cache.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 }

@@ -67,6 +67,15 @@ async fn repeated_reads_come_from_the_cache_and_this_process_writes_are_read_bac
     let list_path = "/api/conversations?status=open";
     let messages_path = format!("/api/conversations/{conversation}/messages");
 
+    let response = app
+        .as_session(Method::GET, list_path, &admin.token)
+        .send()
+        .await
+        .expect("list");
+    assert_eq!(
+        response.headers().get("content-type").and_then(|v| v.to_str().ok()),
+        Some("application/json; charset=utf-8")
+    );
     let list = cached(&app, &admin, "inbox_pages", list_path).await;
     assert_eq!(tags_of(&list, conversation), json!([]));
     let page = cached(&app, &admin, "message_pages", &messages_path).await;

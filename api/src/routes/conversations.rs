@@ -19,7 +19,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::consistency::wait_for_position;
-use super::direct_json::{rfc3339, rfc3339_option, DirectJson};
+use super::direct_json::{rfc3339, rfc3339_option, SerializedJson};
 use super::priority::{ConversationPriority, UpdatePriorityRequest};
 use super::{page_request, visibility, ApiTags};
 use crate::auth::{Auth, Principal};
@@ -148,6 +148,20 @@ pub struct ConversationWindow {
 }
 
 impl ConversationWindow {
+    /// When the window of a customer who last wrote at `last_inbound_at` next changes as
+    /// shown (it closes, or its standard part ends), if it is open at `now`.
+    fn changes_at(
+        policy: &WindowPolicy,
+        last_inbound_at: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Option<DateTime<Utc>> {
+        [policy.longest(), policy.standard]
+            .into_iter()
+            .filter_map(|length| MessagingWindow::at(length, last_inbound_at, now).expires_at)
+            .filter(|at| *at > now)
+            .min()
+    }
+
     fn of(policy: &WindowPolicy, last_inbound_at: Option<DateTime<Utc>>, marked_at: Option<DateTime<Utc>>) -> Self {
         let now = Utc::now();
         let window = MessagingWindow::at(policy.longest(), last_inbound_at, now);
@@ -595,7 +609,7 @@ impl ConversationsApi {
         /// Wait until the list includes the write at this position.
         #[oai(name = "X-Min-Position")]
         min_position: Header<Option<i64>>,
-    ) -> ApiResult<DirectJson<ConversationList>> {
+    ) -> ApiResult<SerializedJson<ConversationList>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let scope = principal.scope()?;
         let request = page_request(page.0, per_page.0, cursor.0)?;
@@ -630,28 +644,41 @@ impl ConversationsApi {
             search: q.0,
         };
         let key = format!("{}|{filter:?}|{request:?}", visibility::cache_key(principal));
-        let inbox = state
+        let page = state
             .inbox_pages
             .get_or_load(scope.tenant_id(), key, min_position.0.is_some(), || async {
                 let visibility = visibility::of(state.0, principal).await?;
-                Ok::<_, ApiError>(conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?)
+                let inbox = conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?;
+                let policies = state.window_rules.policies(&state.pool, scope).await?;
+                // The page holds until the first window shown opens or closes.
+                let now = Utc::now();
+                let until = inbox
+                    .page
+                    .data
+                    .iter()
+                    .filter_map(|row| {
+                        ConversationWindow::changes_at(&policies.of(channel_of(&row.channel)), row.last_inbound_at, now)
+                    })
+                    .min();
+                let list = ConversationList {
+                    data: inbox
+                        .page
+                        .data
+                        .into_iter()
+                        .map(|row| ConversationWithContact::render(row, &policies))
+                        .collect(),
+                    page: inbox.page.page,
+                    per_page: inbox.page.per_page,
+                    total: inbox.page.total,
+                    next_cursor: inbox.page.next_cursor,
+                    counts: inbox.counts,
+                    counts_capped: inbox.counts_capped,
+                };
+                let serialized = SerializedJson::of(&list).map_err(|e| ApiError::internal(&e))?;
+                Ok::<_, ApiError>((serialized, until))
             })
             .await?;
-        let policies = state.window_rules.policies(&state.pool, scope).await?;
-        Ok(DirectJson(ConversationList {
-            data: inbox
-                .page
-                .data
-                .iter()
-                .map(|row| ConversationWithContact::render(row.clone(), &policies))
-                .collect(),
-            page: inbox.page.page,
-            per_page: inbox.page.per_page,
-            total: inbox.page.total,
-            next_cursor: inbox.page.next_cursor.clone(),
-            counts: inbox.counts.clone(),
-            counts_capped: inbox.counts_capped,
-        }))
+        Ok(page.as_ref().clone())
     }
 
     /// Starts a conversation with a contact (needs `conversations.manage`).
@@ -880,6 +907,42 @@ mod tests {
             created_at: at("2025-01-01T08:00:00.000001Z"),
             version: 12,
         }
+    }
+
+    #[test]
+    fn a_window_changes_when_it_closes_or_its_standard_part_ends() {
+        let now = Utc::now();
+        let hours = chrono::Duration::hours;
+        let whatsapp = WindowPolicy::of(Channel::Whatsapp, None);
+        assert_eq!(
+            ConversationWindow::changes_at(&whatsapp, Some(now - hours(1)), now),
+            Some(now + hours(23))
+        );
+        assert_eq!(
+            ConversationWindow::changes_at(&whatsapp, Some(now - hours(25)), now),
+            None
+        );
+        assert_eq!(ConversationWindow::changes_at(&whatsapp, None, now), None);
+        let api = WindowPolicy::of(Channel::Api, None);
+        assert_eq!(ConversationWindow::changes_at(&api, Some(now), now), None);
+        let instagram = WindowPolicy::of(Channel::Instagram, None);
+        assert_eq!(
+            ConversationWindow::changes_at(&instagram, Some(now - hours(2)), now),
+            Some(now + hours(22))
+        );
+        // With human-agent replies, the standard day ends first, then the week.
+        let human_agent = WindowPolicy {
+            human_agent: Some(hours(7 * 24)),
+            ..instagram
+        };
+        assert_eq!(
+            ConversationWindow::changes_at(&human_agent, Some(now - hours(2)), now),
+            Some(now + hours(22))
+        );
+        assert_eq!(
+            ConversationWindow::changes_at(&human_agent, Some(now - hours(48)), now),
+            Some(now + hours(7 * 24 - 48))
+        );
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! A JSON response written straight from its value with serde, documented like
+//! JSON responses written straight from their values with serde (or sent as serialized
+//! before), documented like
 //! `poem_openapi::payload::Json`. poem-openapi's own `Json` first builds a
 //! `serde_json::Value` tree (a map with owned keys per object) and then serializes that; for
 //! a response of thousands of small objects (a year's daily series) building the tree costs
@@ -7,7 +8,11 @@
 //! The type must serialize exactly as its `ToJSON` does (same field names, same formats): a
 //! test of each type used here compares the two.
 
+use std::marker::PhantomData;
+
+use bytes::Bytes;
 use chrono::{DateTime, Utc};
+use poem::http::header::CONTENT_TYPE;
 use poem::web::Json as PoemJson;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::{Json, Payload};
@@ -39,6 +44,63 @@ impl<T: Serialize + Send> IntoResponse for DirectJson<T> {
 }
 
 impl<T: ToJSON + Serialize> ApiResponse for DirectJson<T> {
+    fn meta() -> MetaResponses {
+        <Json<T> as ApiResponse>::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        <Json<T> as ApiResponse>::register(registry);
+    }
+}
+
+/// A `200` JSON response serialized ahead of time, to be sent many times (a query cache keeps
+/// it), documented as `T`. Cloning it shares the bytes.
+#[derive(Debug)]
+pub struct SerializedJson<T> {
+    body: Bytes,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T> Clone for SerializedJson<T> {
+    fn clone(&self) -> Self {
+        Self {
+            body: self.body.clone(),
+            schema: PhantomData,
+        }
+    }
+}
+
+impl<T: Serialize> SerializedJson<T> {
+    /// `value` serialized as [`DirectJson`] would send it.
+    pub fn of(value: &T) -> Result<Self, serde_json::Error> {
+        Ok(Self {
+            body: serde_json::to_vec(value)?.into(),
+            schema: PhantomData,
+        })
+    }
+}
+
+impl<T: Type> Payload for SerializedJson<T> {
+    const CONTENT_TYPE: &'static str = <Json<T> as Payload>::CONTENT_TYPE;
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T> IntoResponse for SerializedJson<T> {
+    fn into_response(self) -> Response {
+        Response::builder()
+            .header(CONTENT_TYPE, <Json<serde_json::Value> as Payload>::CONTENT_TYPE)
+            .body(self.body)
+    }
+}
+
+impl<T: ToJSON + Serialize> ApiResponse for SerializedJson<T> {
     fn meta() -> MetaResponses {
         <Json<T> as ApiResponse>::meta()
     }

@@ -14,7 +14,7 @@ use poem_openapi::{ApiResponse, Enum, Object, OpenApi};
 use serde::Serialize;
 use uuid::Uuid;
 
-use super::direct_json::{rfc3339, DirectJson};
+use super::direct_json::{rfc3339, SerializedJson};
 use super::{visibility, ApiTags};
 use crate::auth::{Auth, Principal};
 use crate::error::{ApiError, ApiResult};
@@ -292,7 +292,7 @@ impl MessagesApi {
         after: Query<Option<i64>>,
         /// How many (1-200, default 50).
         limit: Query<Option<i64>>,
-    ) -> ApiResult<DirectJson<MessageListResponse>> {
+    ) -> ApiResult<SerializedJson<MessageListResponse>> {
         let principal = auth.principal().require(Permission::ConversationsView)?;
         let limit = limit.0.unwrap_or(50);
         if !(1..=200).contains(&limit) {
@@ -314,22 +314,19 @@ impl MessagesApi {
                     .await?
                     .is_none()
                 {
-                    return Ok(None);
+                    return Ok((None, None));
                 }
-                Ok::<_, ApiError>(Some(
-                    message_queries::page(&state.pool, scope, id.0, direction, limit).await?,
-                ))
+                let page = message_queries::page(&state.pool, scope, id.0, direction, limit).await?;
+                let response = MessageListResponse {
+                    data: page.data.into_iter().map(Message::from).collect(),
+                    before_cursor: page.before_cursor,
+                    after_cursor: page.after_cursor,
+                };
+                let serialized = SerializedJson::of(&response).map_err(|e| ApiError::internal(&e))?;
+                Ok::<_, ApiError>((Some(serialized), None))
             })
             .await?;
-        let page = page
-            .as_ref()
-            .as_ref()
-            .ok_or_else(|| ApiError::not_found("conversation"))?;
-        Ok(DirectJson(MessageListResponse {
-            data: page.data.iter().cloned().map(Message::from).collect(),
-            before_cursor: page.before_cursor,
-            after_cursor: page.after_cursor,
-        }))
+        page.as_ref().clone().ok_or_else(|| ApiError::not_found("conversation"))
     }
 
     /// Sends a message: recorded as queued for delivery by the channel; with an
