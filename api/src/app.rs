@@ -31,7 +31,7 @@ use prometheus::{Encoder, Registry, TextEncoder};
 use tokio::sync::watch;
 
 use crate::auth::holder_cache::HolderCache;
-use crate::config::{Config, ProjectionSource};
+use crate::config::{Config, ProjectionSelection, ProjectionSource};
 use crate::middleware::metrics::HttpMetrics;
 use crate::middleware::{body_limit, idempotency as idempotency_middleware, read_after_write, request};
 use crate::query_cache::{self, QueryCache};
@@ -213,13 +213,20 @@ pub fn spawn_projection_workers(
     pool: &sqlx::PgPool,
     store: &Arc<dyn EventStore>,
     metrics: ProjectionMetrics,
+    selection: &ProjectionSelection,
     source: ProjectionSource,
     kafka: Option<&KafkaRuntime>,
     shutdown: watch::Receiver<bool>,
 ) -> anyhow::Result<()> {
+    if source == ProjectionSource::Kafka && *selection != ProjectionSelection::All {
+        anyhow::bail!("projections fed from Kafka run together: OMNISTREAM_PROJECTIONS may only be true or false");
+    }
     match (source, kafka) {
         (ProjectionSource::Store, _) => {
-            for projection in omnistream_projections::all() {
+            let selected = omnistream_projections::all()
+                .into_iter()
+                .filter(|p| selection.runs(p.name()));
+            for projection in selected {
                 let runner = Runner::new(store.clone(), pool.clone(), projection).with_metrics(metrics.clone());
                 tokio::spawn(runner.run(shutdown.clone()));
             }
@@ -306,11 +313,12 @@ impl Application {
             if let Some(kafka) = kafka.as_ref().filter(|_| config.run_relay) {
                 spawn_relay(&pool, &store, kafka, shutdown_rx.clone());
             }
-            if config.run_projections {
+            if config.projections != ProjectionSelection::None {
                 spawn_projection_workers(
                     &pool,
                     &reader,
                     projection_metrics,
+                    &config.projections,
                     config.projection_source,
                     kafka.as_ref(),
                     shutdown_rx.clone(),

@@ -30,8 +30,9 @@ pub struct Config {
     /// pages; five times as many credential holders) while their read models are unchanged;
     /// 0 turns the caches off.
     pub query_cache_entries: usize,
-    /// `OMNISTREAM_PROJECTIONS`: run the projection workers in this process (`true`/`false`).
-    pub run_projections: bool,
+    /// `OMNISTREAM_PROJECTIONS`: the projection workers this process runs: `true` (all),
+    /// `false` (none) or a comma-separated list of names.
+    pub projections: ProjectionSelection,
     /// `OMNISTREAM_MEDIA_DIR`: where uploaded media are kept on the local disk.
     pub media_dir: std::path::PathBuf,
     /// `OMNISTREAM_MEDIA_STORE`: `s3://bucket[/prefix]` to keep media in an S3-compatible
@@ -76,6 +77,52 @@ pub struct Config {
     /// `KAFKA_INGEST`: with Kafka, receivers write deliveries to the inbound topic rather than
     /// the database (default `true` when `KAFKA_BROKERS` is set).
     pub kafka_ingest: bool,
+}
+
+/// Which projection workers a process runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ProjectionSelection {
+    /// Every projection.
+    All,
+    /// None.
+    None,
+    /// These, by name (to split projections over worker processes).
+    Only(Vec<String>),
+}
+
+impl ProjectionSelection {
+    /// Whether the projection `name` runs here.
+    pub fn runs(&self, name: &str) -> bool {
+        match self {
+            Self::All => true,
+            Self::None => false,
+            Self::Only(names) => names.iter().any(|n| n == name),
+        }
+    }
+}
+
+impl std::str::FromStr for ProjectionSelection {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s.to_ascii_lowercase().as_str() {
+            "true" => return Ok(Self::All),
+            "false" => return Ok(Self::None),
+            _ => {}
+        }
+        let names: Vec<String> = s.split(',').map(|n| n.trim().to_owned()).collect();
+        let known: Vec<String> = omnistream_projections::all()
+            .iter()
+            .map(|p| p.name().to_owned())
+            .collect();
+        match names.iter().find(|n| !known.contains(n)) {
+            Some(unknown) => Err(format!(
+                "expected true, false or projection names among {}; {unknown:?} is none of them",
+                known.join(", ")
+            )),
+            None => Ok(Self::Only(names)),
+        }
+    }
 }
 
 /// What projection workers follow.
@@ -181,7 +228,7 @@ impl Config {
             append_writers: parsed("OMNISTREAM_APPEND_WRITERS", 2)?,
             read_wait: Duration::from_millis(parsed("OMNISTREAM_READ_WAIT_MS", 5000)?),
             query_cache_entries: parsed("OMNISTREAM_QUERY_CACHE_ENTRIES", DEFAULT_QUERY_CACHE_ENTRIES)?,
-            run_projections: parsed("OMNISTREAM_PROJECTIONS", true)?,
+            projections: parsed("OMNISTREAM_PROJECTIONS", ProjectionSelection::All)?,
             media_dir: var("OMNISTREAM_MEDIA_DIR")
                 .unwrap_or_else(|| "data/media".to_owned())
                 .into(),
@@ -217,7 +264,7 @@ impl Config {
             append_writers: 2,
             read_wait: Duration::from_secs(5),
             query_cache_entries: DEFAULT_QUERY_CACHE_ENTRIES,
-            run_projections: true,
+            projections: ProjectionSelection::All,
             media_dir: std::env::temp_dir().join("omnistream-media"),
             media_store: None,
             media_max_bytes: 16 * 1024 * 1024,
@@ -236,5 +283,21 @@ impl Config {
             run_relay: true,
             kafka_ingest: false,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn projections_are_all_none_or_named() {
+        assert_eq!("true".parse(), Ok(ProjectionSelection::All));
+        assert_eq!("FALSE".parse(), Ok(ProjectionSelection::None));
+        let some: ProjectionSelection = "inbox, directory".parse().expect("names");
+        assert!(some.runs("inbox") && some.runs("directory") && !some.runs("sla"));
+        let unknown = "inbox,inbx".parse::<ProjectionSelection>().expect_err("unknown name");
+        assert!(unknown.contains("\"inbx\""), "{unknown}");
+        assert!("".parse::<ProjectionSelection>().is_err());
     }
 }

@@ -32,7 +32,15 @@ pub async fn run(config: Config, source: Option<ProjectionSource>) -> anyhow::Re
     let acceptor = TcpListener::bind(config.worker_bind).into_acceptor().await?;
     let address = acceptor.local_addr().first().and_then(|a| a.as_socket_addr().copied());
     let (shutdown, receiver) = watch::channel(false);
-    app::spawn_projection_workers(&pool, &events, metrics, source, kafka.as_ref(), receiver)?;
+    app::spawn_projection_workers(
+        &pool,
+        &events,
+        metrics,
+        &config.projections,
+        source,
+        kafka.as_ref(),
+        receiver,
+    )?;
     tracing::info!(
         ?source,
         metrics = %address.map_or_else(String::new, |a| format!("http://{a}/metrics")),

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use omnistream_api::app::Application;
-use omnistream_api::config::Config;
+use omnistream_api::config::{Config, ProjectionSelection};
 use omnistream_tests::client::{Session, TestApp};
 use omnistream_tests::spawn_app_with;
 use reqwest::{Method, StatusCode};
@@ -170,7 +170,7 @@ async fn a_write_through_another_process_reaches_this_process_cache() {
 /// A second API process on `app`'s database, without projection workers.
 async fn second_process(app: &TestApp) -> TestApp {
     let mut config = Config::for_database(&app.database_url);
-    config.run_projections = false;
+    config.projections = ProjectionSelection::None;
     config.max_connections = 4;
     let other = Application::build(config).await.expect("second process");
     let port = other.port();
