@@ -2,13 +2,10 @@
 //! write answered by this process is read back at once, and a write made through another
 //! process reaches this one's cache through the read-model announcements.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use omnistream_api::app::Application;
-use omnistream_api::config::{Config, ProjectionSelection};
 use omnistream_tests::client::{Session, TestApp};
-use omnistream_tests::spawn_app_with;
+use omnistream_tests::{spawn_app_with, spawn_second_process};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use uuid::Uuid;
@@ -142,7 +139,7 @@ async fn a_write_through_another_process_reaches_this_process_cache() {
     cached(&app, &admin, "inbox_pages", list_path).await;
 
     // Its writes reach this process only as the projections' announcements.
-    let other = second_process(&app).await;
+    let other = spawn_second_process(&app).await;
     other
         .call(
             &admin,
@@ -167,23 +164,6 @@ async fn a_write_through_another_process_reaches_this_process_cache() {
     }
 }
 
-/// A second API process on `app`'s database, without projection workers.
-async fn second_process(app: &TestApp) -> TestApp {
-    let mut config = Config::for_database(&app.database_url);
-    config.projections = ProjectionSelection::None;
-    config.max_connections = 4;
-    let other = Application::build(config).await.expect("second process");
-    let port = other.port();
-    let state = other.state();
-    tokio::spawn(other.run_until_stopped());
-    TestApp::new(
-        format!("http://127.0.0.1:{port}"),
-        state.pool.clone(),
-        Arc::new(state.store.clone()),
-        app.database_url.clone(),
-    )
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_session_ended_through_another_process_is_refused_here() {
     let app = spawn_app_with(|_| {}).await;
@@ -191,7 +171,7 @@ async fn a_session_ended_through_another_process_is_refused_here() {
     let agent = app.agent_with_role(&admin, "agent", None).await;
     // The agent's holder is kept here once the feed listens.
     cached(&app, &agent, "inbox_pages", "/api/conversations").await;
-    let other = second_process(&app).await;
+    let other = spawn_second_process(&app).await;
     other
         .call(&agent, Method::POST, "/api/auth/logout", None, StatusCode::NO_CONTENT)
         .await;

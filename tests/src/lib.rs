@@ -12,7 +12,7 @@ use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use omnistream_api::app::Application;
-use omnistream_api::config::Config;
+use omnistream_api::config::{Config, ProjectionSelection};
 use omnistream_store::postgres::PgStoreConfig;
 use omnistream_store::PgEventStore;
 use sqlx::{Connection, PgConnection, PgPool};
@@ -98,6 +98,20 @@ pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
     config.append_writers = 2;
     config.media_dir = std::env::temp_dir().join(format!("omnistream-test-media-{}", uuid::Uuid::new_v4().simple()));
     adjust(&mut config);
+    start(config).await
+}
+
+/// Starts a second API process on the database of `app`, without projection workers (the
+/// first one runs them).
+pub async fn spawn_second_process(app: &TestApp) -> TestApp {
+    let mut config = Config::for_database(&app.database_url);
+    config.projections = ProjectionSelection::None;
+    config.max_connections = 4;
+    start(config).await
+}
+
+async fn start(config: Config) -> TestApp {
+    let url = config.database_url.clone();
     let app = Application::build(config).await.expect("build app");
     let port = app.port();
     let state = app.state();
