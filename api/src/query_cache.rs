@@ -92,10 +92,10 @@ impl<V> QueryCache<V> {
     }
 
     /// The answer for `key` in `tenant`: the kept one while its read models are unchanged
-    /// (and until the instant `load` gave with it, if any), else `load`'s, then kept. Concurrent misses of one key take turns, so that a popular
-    /// answer that went stale is read once, not once per waiting request. With `fresh`,
-    /// `load` runs whatever is kept (its answer replaces the kept one): for readers that
-    /// waited for their own write.
+    /// (and until the instant `load` gave with it, if any), else `load`'s, then kept.
+    /// Concurrent misses of one key take turns, so that a popular answer that went stale is
+    /// read once, not once per waiting request. With `fresh`, `load` runs whatever is kept
+    /// (its answer replaces the kept one): for readers that waited for their own write.
     pub async fn get_or_load<E, F, Fut>(&self, tenant: Uuid, key: String, fresh: bool, load: F) -> Result<Arc<V>, E>
     where
         F: FnOnce() -> Fut,
