@@ -59,19 +59,13 @@ impl HolderCache {
     }
 
     /// The holder of a live session token, by its SHA-256.
-    pub(crate) async fn session(&self, pool: &PgPool, token_sha256: &[u8]) -> Result<Option<Holder>, sqlx::Error> {
-        self.holder(Credential::Session(token_sha256.to_vec()), || {
-            credential::session_holder(pool, token_sha256)
-        })
-        .await
+    pub(crate) async fn session(&self, pool: &PgPool, token_sha256: Vec<u8>) -> Result<Option<Holder>, sqlx::Error> {
+        self.holder(pool, Credential::Session(token_sha256)).await
     }
 
     /// The holder of a live API key, by the hex SHA-256 of the key.
-    pub(crate) async fn api_key(&self, pool: &PgPool, key_sha256: &str) -> Result<Option<Holder>, sqlx::Error> {
-        self.holder(Credential::ApiKey(key_sha256.to_owned()), || {
-            credential::api_key_holder(pool, key_sha256)
-        })
-        .await
+    pub(crate) async fn api_key(&self, pool: &PgPool, key_sha256: String) -> Result<Option<Holder>, sqlx::Error> {
+        self.holder(pool, Credential::ApiKey(key_sha256)).await
     }
 
     /// Whether this process should record a use of `api_key_id` now (at most once a minute).
@@ -90,21 +84,17 @@ impl HolderCache {
         }
     }
 
-    async fn holder<F, Fut>(&self, credential: Credential, load: F) -> Result<Option<Holder>, sqlx::Error>
-    where
-        F: FnOnce() -> Fut,
-        Fut: std::future::Future<Output = Result<Option<Holder>, sqlx::Error>>,
-    {
-        if self.capacity == 0 {
-            return load().await;
-        }
+    async fn holder(&self, pool: &PgPool, credential: Credential) -> Result<Option<Holder>, sqlx::Error> {
         if let Some(holder) = self.kept(&credential) {
             return Ok(Some(holder));
         }
         // The organization is known only once the holder is read: mark the feed before, and
         // keep the holder only if nothing about that organization was heard in between.
-        let mark = self.feed.mark();
-        let holder = load().await?;
+        let mark = self.feed.mark().filter(|_| self.capacity > 0);
+        let holder = match &credential {
+            Credential::Session(sha256) => credential::session_holder(pool, sha256).await?,
+            Credential::ApiKey(sha256) => credential::api_key_holder(pool, sha256).await?,
+        };
         let tenant = holder.as_ref().and_then(|h| h.tenant_id);
         if let (Some(mark), Some(holder), Some(tenant)) = (mark, &holder, tenant) {
             if let Some(stamp) = self.feed.stamp_since(mark, DEPENDS_ON, tenant) {

@@ -141,7 +141,7 @@ pub async fn resolve(state: &AppState, req: &Request) -> Result<Option<Principal
 async fn from_api_key(state: &AppState, key: &str) -> Result<Principal, ApiError> {
     let invalid = || ApiError::unauthorized("the API key is invalid, revoked or expired");
     let digest = hex::encode(session::secret_sha256(key));
-    let holder = state.holders.api_key(&state.pool, &digest).await?.ok_or_else(invalid)?;
+    let holder = state.holders.api_key(&state.pool, digest).await?.ok_or_else(invalid)?;
     let principal = agent_principal(holder, false).ok_or_else(invalid)?;
     if let Some(key_id) = principal.api_key_id.filter(|id| state.holders.key_use_due(*id)) {
         directory::touch_api_key(&state.pool, key_id).await?;
@@ -153,7 +153,7 @@ async fn from_session(state: &AppState, token: &str, tenant_header: Option<&str>
     let invalid = || ApiError::unauthorized("the session token is invalid or expired; log in again");
     let holder = state
         .holders
-        .session(&state.pool, &session::secret_sha256(token))
+        .session(&state.pool, session::secret_sha256(token))
         .await?
         .ok_or_else(invalid)?;
     if holder.tenant_id.is_none() {

@@ -20,7 +20,7 @@ use serde::Serialize;
 use uuid::Uuid;
 
 use super::conversations::ConversationChannel;
-use super::direct_json::DirectJson;
+use super::direct_json::SerializedJson;
 use super::ApiTags;
 use crate::auth::Auth;
 use crate::error::{ApiError, ApiResult};
@@ -392,7 +392,7 @@ impl AnalyticsApi {
         from: Query<Option<NaiveDate>>,
         /// Last day, included (default: today).
         to: Query<Option<NaiveDate>>,
-    ) -> ApiResult<DirectJson<TrendsResponse>> {
+    ) -> ApiResult<SerializedJson<TrendsResponse>> {
         let scope = auth.principal().require(Permission::AnalyticsView)?.scope()?;
         let (range, timezone) = zoned_range(state.0, scope, from.0, to.0).await?;
         let rows: HashMap<NaiveDate, DayRow> = queries::days(&state.pool, scope, range.from, range.to)
@@ -411,7 +411,7 @@ impl AnalyticsApi {
                 })
                 .collect()
         };
-        Ok(DirectJson(TrendsResponse {
+        let trends = TrendsResponse {
             from: range.from,
             to: range.to,
             timezone,
@@ -419,7 +419,8 @@ impl AnalyticsApi {
             resolved: series(|r| r.resolved),
             messages_in: series(|r| r.messages_in),
             messages_out: series(|r| r.messages_out),
-        }))
+        };
+        SerializedJson::of(&trends).map_err(|e| ApiError::internal(&e))
     }
 
     /// Per-agent figures over a range of days (needs `analytics.view`).

@@ -1,6 +1,5 @@
-//! JSON responses written straight from their values with serde (or sent as serialized
-//! before), documented like
-//! `poem_openapi::payload::Json`. poem-openapi's own `Json` first builds a
+//! JSON responses serialized with serde into bytes (which a cache may keep and send again),
+//! documented like `poem_openapi::payload::Json`. poem-openapi's own `Json` first builds a
 //! `serde_json::Value` tree (a map with owned keys per object) and then serializes that; for
 //! a response of thousands of small objects (a year's daily series) building the tree costs
 //! more than everything else the request does.
@@ -13,7 +12,6 @@ use std::marker::PhantomData;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use poem::http::header::CONTENT_TYPE;
-use poem::web::Json as PoemJson;
 use poem::{IntoResponse, Response};
 use poem_openapi::payload::{Json, Payload};
 use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
@@ -21,40 +19,8 @@ use poem_openapi::types::{ToJSON, Type};
 use poem_openapi::ApiResponse;
 use serde::{Serialize, Serializer};
 
-/// A `200` JSON response serialized directly.
-#[derive(Debug, Clone)]
-pub struct DirectJson<T>(pub T);
-
-impl<T: Type> Payload for DirectJson<T> {
-    const CONTENT_TYPE: &'static str = <Json<T> as Payload>::CONTENT_TYPE;
-
-    fn schema_ref() -> MetaSchemaRef {
-        T::schema_ref()
-    }
-
-    fn register(registry: &mut Registry) {
-        T::register(registry);
-    }
-}
-
-impl<T: Serialize + Send> IntoResponse for DirectJson<T> {
-    fn into_response(self) -> Response {
-        PoemJson(self.0).into_response()
-    }
-}
-
-impl<T: ToJSON + Serialize> ApiResponse for DirectJson<T> {
-    fn meta() -> MetaResponses {
-        <Json<T> as ApiResponse>::meta()
-    }
-
-    fn register(registry: &mut Registry) {
-        <Json<T> as ApiResponse>::register(registry);
-    }
-}
-
-/// A `200` JSON response serialized ahead of time, to be sent many times (a query cache keeps
-/// it), documented as `T`. Cloning it shares the bytes.
+/// A `200` JSON response serialized ahead of time, documented as `T`; a query cache may keep
+/// it and send it many times (cloning it shares the bytes).
 #[derive(Debug)]
 pub struct SerializedJson<T> {
     body: Bytes,
@@ -71,7 +37,7 @@ impl<T> Clone for SerializedJson<T> {
 }
 
 impl<T: Serialize> SerializedJson<T> {
-    /// `value` serialized as [`DirectJson`] would send it.
+    /// `value` serialized with serde.
     pub fn of(value: &T) -> Result<Self, serde_json::Error> {
         Ok(Self {
             body: serde_json::to_vec(value)?.into(),

@@ -3,7 +3,8 @@
 use chrono::{DateTime, Days, NaiveDate, NaiveTime, Utc};
 use omnistream_domain::csat::CsatSurveyEvent;
 use omnistream_store::RecordedEvent;
-use sqlx::{FromRow, PgConnection, PgPool};
+use sqlx::postgres::PgArguments;
+use sqlx::{Arguments, FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
 use crate::inbox::entity_id;
@@ -131,34 +132,35 @@ pub async fn list(
          WHEN expires_at <= now() THEN 'expired' ELSE 'sent' END = $2) AND ($3::uuid IS NULL OR agent_id = $3) \
          AND ($4::uuid IS NULL OR division_id = $4) AND ($5::uuid IS NULL OR conversation_id = $5) \
          AND ($6::timestamptz IS NULL OR sent_at >= $6) AND ($7::timestamptz IS NULL OR sent_at < $7)";
+    // $1-$7 of `WHERE`, for the count and the page alike.
+    let mut filtered = PgArguments::default();
+    filtered.add(scope.tenant_id()).map_err(sqlx::Error::Encode)?;
+    filtered.add(&filter.status).map_err(sqlx::Error::Encode)?;
+    filtered.add(filter.agent_id).map_err(sqlx::Error::Encode)?;
+    filtered.add(filter.division_id).map_err(sqlx::Error::Encode)?;
+    filtered.add(filter.conversation_id).map_err(sqlx::Error::Encode)?;
+    filtered.add(filter.from).map_err(sqlx::Error::Encode)?;
+    filtered.add(filter.to).map_err(sqlx::Error::Encode)?;
     let total = match (&filter.status, filter.conversation_id) {
         (None, None) => total_by_days(pool, scope, filter).await?,
         _ => {
-            sqlx::query_scalar(&format!("SELECT count(*) FROM rm.csat_surveys WHERE {WHERE}"))
-                .bind(scope.tenant_id())
-                .bind(&filter.status)
-                .bind(filter.agent_id)
-                .bind(filter.division_id)
-                .bind(filter.conversation_id)
-                .bind(filter.from)
-                .bind(filter.to)
-                .fetch_one(pool)
-                .await?
+            sqlx::query_scalar_with(
+                &format!("SELECT count(*) FROM rm.csat_surveys WHERE {WHERE}"),
+                filtered.clone(),
+            )
+            .fetch_one(pool)
+            .await?
         }
     };
     let (after_sent, after_id) = page.cursor.as_deref().map(parse_time_cursor).transpose()?.unzip();
-    let data = sqlx::query_as(&format!(
-        "SELECT id, conversation_id, contact_id, channel, agent_id, division_id, message_id, rating, comment, sent_at, \
-         expires_at, answered_at FROM rm.csat_surveys WHERE {WHERE} AND ($8::timestamptz IS NULL OR (sent_at, id) < ($8, $9)) \
-         ORDER BY sent_at DESC, id DESC LIMIT $10 OFFSET $11"
-    ))
-    .bind(scope.tenant_id())
-    .bind(&filter.status)
-    .bind(filter.agent_id)
-    .bind(filter.division_id)
-    .bind(filter.conversation_id)
-    .bind(filter.from)
-    .bind(filter.to)
+    let data = sqlx::query_as_with(
+        &format!(
+            "SELECT id, conversation_id, contact_id, channel, agent_id, division_id, message_id, rating, comment, \
+             sent_at, expires_at, answered_at FROM rm.csat_surveys WHERE {WHERE} \
+             AND ($8::timestamptz IS NULL OR (sent_at, id) < ($8, $9)) ORDER BY sent_at DESC, id DESC LIMIT $10 OFFSET $11"
+        ),
+        filtered,
+    )
     .bind(after_sent)
     .bind(after_id)
     .bind(page.per_page + 1)
