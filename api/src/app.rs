@@ -20,6 +20,7 @@ use omnistream_kafka::projector::{self, ProjectionFeed};
 use omnistream_kafka::relay::Relay;
 use omnistream_kafka::{topics, KafkaMetrics, KafkaSettings};
 use omnistream_projections::changes::ChangeFeed;
+use omnistream_projections::inbox::search_statistics::SearchStatistics;
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
@@ -383,6 +384,7 @@ impl Application {
                 config.query_cache_entries,
                 cache_requests,
             ),
+            search_statistics: SearchStatistics::default(),
             changes,
             secrets,
             media,

@@ -8,6 +8,7 @@ use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
 use omnistream_ingest::receiver::Ingestor;
 use omnistream_projections::changes::ChangeFeed;
+use omnistream_projections::inbox::search_statistics::SearchStatistics;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
@@ -47,6 +48,8 @@ pub struct AppState {
     /// Message pages, serialized (`None`: the conversation is not visible), while the inbox
     /// is unchanged.
     pub message_pages: QueryCache<Option<SerializedJson<MessageListResponse>>>,
+    /// How common the words of a text search are (which way the search starts).
+    pub search_statistics: SearchStatistics,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

@@ -155,7 +155,8 @@ impl ContactsApi {
         &self,
         state: Data<&SharedState>,
         auth: Auth,
-        /// Name, phone, e-mail or Instagram id contains this.
+        /// Words of the name, e-mail or Instagram id (the last may be the start of one), or
+        /// digits of the phone (`3456`, `+62 812`).
         search: Query<Option<String>>,
         /// Only contacts with this tag.
         tag: Query<Option<String>>,

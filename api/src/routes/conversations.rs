@@ -598,7 +598,8 @@ impl ConversationsApi {
         from: Query<Option<DateTime<Utc>>>,
         /// Last activity before (RFC 3339).
         to: Query<Option<DateTime<Utc>>>,
-        /// Contact name, phone or e-mail contains this, or a message has these words.
+        /// The contact has these words in its name, e-mail or Instagram id (the last may be
+        /// the start of one) or these digits in its phone, or a message has these words.
         q: Query<Option<String>>,
         /// Page number, from 1.
         page: Query<Option<i64>>,
@@ -648,7 +649,15 @@ impl ConversationsApi {
             .inbox_pages
             .get_or_load(scope.tenant_id(), key, min_position.0.is_some(), || async {
                 let visibility = visibility::of(state.0, principal).await?;
-                let inbox = conversation_queries::list(&state.pool, scope, &visibility, &filter, &request).await?;
+                let inbox = conversation_queries::list(
+                    &state.pool,
+                    &state.search_statistics,
+                    scope,
+                    &visibility,
+                    &filter,
+                    &request,
+                )
+                .await?;
                 let policies = state.window_rules.policies(&state.pool, scope).await?;
                 // The page holds until the first window shown opens or closes.
                 let now = Utc::now();

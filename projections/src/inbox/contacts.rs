@@ -6,8 +6,7 @@ use omnistream_store::RecordedEvent;
 use sqlx::{FromRow, PgConnection, PgPool};
 use uuid::Uuid;
 
-use super::{entity_id, tenant};
-use crate::directory::contains_pattern;
+use super::{contact_search, entity_id, tenant};
 use crate::page::{Page, PageRequest};
 use crate::{ProjectionError, TenantScope};
 
@@ -19,7 +18,7 @@ async fn write_profile(
 ) -> Result<(), ProjectionError> {
     sqlx::query(
         "UPDATE contacts SET name = $2, phone = $3, email = $4, instagram_id = $5, custom_attributes = $6, tags = $7, \
-         updated_at = $8, version = $9 WHERE id = $1",
+         updated_at = $8, version = $9, search = array_to_tsvector($10) WHERE id = $1",
     )
     .bind(id)
     .bind(&profile.name)
@@ -30,6 +29,12 @@ async fn write_profile(
     .bind(&profile.tags)
     .bind(event.recorded_at)
     .bind(event.version)
+    .bind(contact_search::lexemes(
+        profile.name.as_deref(),
+        profile.phone.as_deref(),
+        profile.email.as_deref(),
+        profile.instagram_id.as_deref(),
+    ))
     .execute(&mut *conn)
     .await?;
     // Conversations show their contact: keep their copy current.
@@ -81,7 +86,7 @@ pub(crate) async fn apply(
             // Every copy of the contact's personal data in the read model goes.
             sqlx::query(
                 "UPDATE contacts SET name = NULL, phone = NULL, email = NULL, instagram_id = NULL, \
-                 custom_attributes = '{}', tags = '{}', deleted = true, updated_at = $2, version = $3 WHERE id = $1",
+                 custom_attributes = '{}', tags = '{}', search = '', deleted = true, updated_at = $2, version = $3 WHERE id = $1",
             )
             .bind(id)
             .bind(event.recorded_at)
@@ -137,7 +142,8 @@ pub struct ContactRow {
 /// Filters of the contact list.
 #[derive(Debug, Clone, Default)]
 pub struct ContactFilter {
-    /// Name, phone, e-mail or Instagram id contains this.
+    /// Words of the name, e-mail or Instagram id, or digits of the phone (see
+    /// [`contact_search`]).
     pub search: Option<String>,
     /// Has this tag.
     pub tag: Option<String>,
@@ -145,7 +151,6 @@ pub struct ContactFilter {
 
 const COLUMNS: &str = "id, name, phone, email, instagram_id, custom_attributes, tags, created_at, updated_at, version";
 const LIVE: &str = "tenant_id = $1 AND NOT deleted AND merged_into IS NULL";
-const SEARCH: &str = "(coalesce(name, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(email, '') || ' ' || coalesce(instagram_id, ''))";
 
 /// The tenant's live contacts, filtered, by id (creation order).
 pub async fn list(
@@ -154,10 +159,18 @@ pub async fn list(
     filter: &ContactFilter,
     page: &PageRequest,
 ) -> Result<Page<ContactRow>, ProjectionError> {
-    let search = filter.search.as_deref().map(contains_pattern);
+    let search = match filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty()) {
+        Some(text) => match contact_search::tsquery(text) {
+            Some(query) => Some(query),
+            // Punctuation alone: no contact has such a word.
+            None => return Ok(Page::from_rows(Vec::new(), page, 0, |c: &ContactRow| c.id.to_string())),
+        },
+        None => None,
+    };
     let tag = filter.tag.as_deref().map(str::to_lowercase);
-    let conditions =
-        format!("{LIVE} AND ($2::text IS NULL OR {SEARCH} ILIKE $2) AND ($3::text IS NULL OR tags @> ARRAY[$3])");
+    let conditions = format!(
+        "{LIVE} AND ($2::tsquery IS NULL OR search @@ $2::tsquery) AND ($3::text IS NULL OR tags @> ARRAY[$3])"
+    );
     let total: i64 = sqlx::query_scalar(&format!("SELECT count(*) FROM rm.contacts WHERE {conditions}"))
         .bind(scope.tenant_id())
         .bind(&search)

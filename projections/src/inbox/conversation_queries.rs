@@ -7,7 +7,8 @@ use chrono::{DateTime, Utc};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
-use crate::directory::contains_pattern;
+use super::contact_search;
+use super::search_statistics::SearchStatistics;
 use crate::page::{Page, PageRequest};
 use crate::{ProjectionError, TenantScope};
 
@@ -53,7 +54,7 @@ pub struct ConversationFilter {
     pub from: Option<DateTime<Utc>>,
     /// Last activity before.
     pub to: Option<DateTime<Utc>>,
-    /// Contact name, phone or e-mail contains it, or a message has its words.
+    /// The contact has its words (see [`contact_search`]), or a message has them.
     pub search: Option<String>,
 }
 
@@ -136,9 +137,11 @@ enum SearchPlan {
     Indexed,
 }
 
-/// The contact fields a search looks in, as the contacts' trigram index has them.
-const CONTACT_TEXT: &str = "(coalesce(k.name, '') || ' ' || coalesce(k.phone, '') || ' ' || coalesce(k.email, '') \
-     || ' ' || coalesce(k.instagram_id, ''))";
+/// A text search: the text (whose words a message must have) and the contacts' query.
+struct SearchTerms<'a> {
+    text: &'a str,
+    contacts: String,
+}
 
 fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, visibility: &Visibility) {
     qb.push(" WHERE c.tenant_id = ").push_bind(scope.tenant_id());
@@ -197,17 +200,15 @@ fn search_text(filter: &ConversationFilter) -> Option<&str> {
     filter.search.as_deref().map(str::trim).filter(|s| !s.is_empty())
 }
 
-/// The contact's name, phone, e-mail or Instagram id contains the text, or one of the
-/// conversation's messages has its words.
-fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: &str, plan: SearchPlan) {
+/// The contact is found by the text (see [`contact_search`]), or one of the conversation's
+/// messages has its words.
+fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: &SearchTerms<'_>, plan: SearchPlan) {
     match plan {
         SearchPlan::Walk => {
-            qb.push(" AND (EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND ")
-                .push(CONTACT_TEXT)
-                .push(" ILIKE ")
-                .push_bind(contains_pattern(search))
-                .push(") OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
-                .push_bind(search.to_owned())
+            qb.push(" AND (EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND k.search @@ ")
+                .push_bind(search.contacts.clone())
+                .push("::tsquery) OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
+                .push_bind(search.text.to_owned())
                 .push(")))");
         }
         SearchPlan::Indexed => {
@@ -215,14 +216,12 @@ fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: 
                 .push_bind(scope.tenant_id())
                 .push(" AND x.contact_id IN (SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
                 .push_bind(scope.tenant_id())
-                .push(" AND ")
-                .push(CONTACT_TEXT)
-                .push(" ILIKE ")
-                .push_bind(contains_pattern(search))
-                .push(") UNION SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
+                .push(" AND k.search @@ ")
+                .push_bind(search.contacts.clone())
+                .push("::tsquery) UNION SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
                 .push_bind(scope.tenant_id())
                 .push(" AND m.search @@ plainto_tsquery('simple', ")
-                .push_bind(search.to_owned())
+                .push_bind(search.text.to_owned())
                 .push("))");
         }
     }
@@ -310,17 +309,27 @@ async fn counts(
 /// The conversations the caller may see, filtered, most recent activity first.
 pub async fn list(
     pool: &PgPool,
+    statistics: &SearchStatistics,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
-    if search_text(filter).is_some() {
-        return search(pool, scope, visibility, filter, page).await;
+    if let Some(text) = search_text(filter) {
+        let Some(contacts) = contact_search::tsquery(text) else {
+            // Punctuation alone: no contact or message has such a word.
+            return Ok(InboxPage {
+                page: Page::from_rows(Vec::new(), page, 0, cursor_of),
+                counts: BTreeMap::new(),
+                counts_capped: false,
+            });
+        };
+        let terms = SearchTerms { text, contacts };
+        return search(pool, statistics, scope, visibility, filter, &terms, page).await;
     }
     let counts = counts(pool, scope, visibility, filter).await?;
     let total = total_of(&counts, filter);
-    let data = page_rows(pool, scope, visibility, filter, page, SearchPlan::Indexed).await?;
+    let data = page_rows(pool, scope, visibility, filter, page, None).await?;
     Ok(InboxPage {
         page: Page::from_rows(data, page, total, cursor_of),
         counts,
@@ -341,14 +350,14 @@ async fn page_rows(
     visibility: &Visibility,
     filter: &ConversationFilter,
     page: &PageRequest,
-    plan: SearchPlan,
+    search: Option<(&SearchTerms<'_>, SearchPlan)>,
 ) -> Result<Vec<ConversationRow>, ProjectionError> {
     let mut rows = QueryBuilder::new(COLUMNS);
     rows.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
     push_scope(&mut rows, scope, visibility);
     push_filters(&mut rows, filter, true);
-    if let Some(search) = search_text(filter) {
-        push_search(&mut rows, scope, search, plan);
+    if let Some((terms, plan)) = search {
+        push_search(&mut rows, scope, terms, plan);
     }
     push_cursor(&mut rows, page)?;
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
@@ -357,36 +366,39 @@ async fn page_rows(
         .push_bind(page.offset());
     Ok(rows
         .build_query_as::<ConversationRow>()
-        .persistent(search_text(filter).is_none())
+        .persistent(search.is_none())
         .fetch_all(pool)
         .await?)
 }
 
-/// A text search. The first page walks a window of the most recent conversations (a common
-/// word fills the page there); otherwise the indexes find the matches (a rare word has few
-/// to sort). The counts cover the [`SEARCH_COUNT_CAP`] most recent matches, found once: the
-/// page is taken from them when they hold it.
+/// A text search. When the search indexes' statistics say the words are rare, the indexes
+/// find the matches at once (few to sort). Otherwise the first page walks a window of the
+/// most recent conversations (a common word fills the page there) and asks the indexes only
+/// when the window holds less than a page. The counts cover the [`SEARCH_COUNT_CAP`] most
+/// recent matches, found once: the page is taken from them when they hold it.
 ///
 /// Search statements are not kept prepared: a cached generic plan cannot know how selective
 /// the words are (PostgreSQL switches to one after five runs), and for a rare contact name it
 /// scanned every contact. Unnamed statements are planned with their values each time.
 async fn search(
     pool: &PgPool,
+    statistics: &SearchStatistics,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
+    terms: &SearchTerms<'_>,
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
-    if page.offset() == 0 {
-        let walked = walk_window(pool, scope, visibility, filter, page).await?;
+    if page.offset() == 0 && !statistics.likely_few(pool, terms.text).await {
+        let walked = walk_window(pool, scope, visibility, filter, terms, page).await?;
         if walked.len() as i64 > page.per_page {
             plan = SearchPlan::Walk;
             data = Some(walked);
         }
     }
-    let matches = capped_matches(pool, scope, visibility, filter, plan).await?;
+    let matches = capped_matches(pool, scope, visibility, filter, terms, plan).await?;
     let mut counts = BTreeMap::new();
     for (_, status, _) in &matches {
         *counts.entry(status.clone()).or_insert(0) += 1;
@@ -407,7 +419,7 @@ async fn search(
             if complete || wanted.len() as i64 > page.per_page {
                 rows_by_id(pool, scope, &wanted).await?
             } else {
-                page_rows(pool, scope, visibility, filter, page, plan).await?
+                page_rows(pool, scope, visibility, filter, page, Some((terms, plan))).await?
             }
         }
     };
@@ -425,14 +437,13 @@ async fn capped_matches(
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
+    terms: &SearchTerms<'_>,
     plan: SearchPlan,
 ) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, ProjectionError> {
     let mut query = QueryBuilder::new("SELECT c.id, c.status, c.last_activity_at FROM rm.conversations c");
     push_scope(&mut query, scope, visibility);
     push_filters(&mut query, filter, false);
-    if let Some(search) = search_text(filter) {
-        push_search(&mut query, scope, search, plan);
-    }
+    push_search(&mut query, scope, terms, plan);
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
@@ -459,6 +470,7 @@ async fn walk_window(
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
+    terms: &SearchTerms<'_>,
     page: &PageRequest,
 ) -> Result<Vec<ConversationRow>, ProjectionError> {
     let mut rows = QueryBuilder::new(COLUMNS);
@@ -471,9 +483,7 @@ async fn walk_window(
         .push(")")
         .push(WITH_ASSIGNEE)
         .push(" WHERE true");
-    if let Some(search) = search_text(filter) {
-        push_search(&mut rows, scope, search, SearchPlan::Walk);
-    }
+    push_search(&mut rows, scope, terms, SearchPlan::Walk);
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(page.per_page + 1);
     Ok(rows

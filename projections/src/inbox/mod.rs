@@ -1,6 +1,7 @@
 //! The inbox read model: contacts, conversations with their last message and unread count,
 //! messages, transfers, notes, quick replies and divisions, with the queries the inbox serves.
 
+pub mod contact_search;
 pub mod contacts;
 pub mod conversation_queries;
 pub mod conversations;
@@ -10,6 +11,7 @@ mod message_runs;
 pub mod messages;
 pub mod notes;
 pub mod quick_replies;
+pub mod search_statistics;
 pub mod transfers;
 
 use async_trait::async_trait;
@@ -54,7 +56,7 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        7
+        8
     }
 
     fn tables(&self) -> &'static [&'static str] {

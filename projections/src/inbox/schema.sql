@@ -7,6 +7,8 @@ CREATE TABLE contacts (
     instagram_id       TEXT,
     custom_attributes  JSONB NOT NULL DEFAULT '{}',
     tags               TEXT[] NOT NULL DEFAULT '{}',
+    -- The lexemes a search finds the contact by (contact_search.rs).
+    search             TSVECTOR NOT NULL DEFAULT '',
     merged_into        UUID,
     deleted            BOOLEAN NOT NULL DEFAULT false,
     created_at         TIMESTAMPTZ NOT NULL,
@@ -14,7 +16,7 @@ CREATE TABLE contacts (
     version            BIGINT NOT NULL
 );
 CREATE INDEX contacts_tenant ON contacts (tenant_id, id) WHERE NOT deleted AND merged_into IS NULL;
-CREATE INDEX contacts_search ON contacts USING gin ((coalesce(name, '') || ' ' || coalesce(phone, '') || ' ' || coalesce(email, '') || ' ' || coalesce(instagram_id, '')) gin_trgm_ops);
+CREATE INDEX contacts_search ON contacts USING gin (search);
 CREATE INDEX contacts_tags ON contacts USING gin (tags);
 
 CREATE TABLE conversations (

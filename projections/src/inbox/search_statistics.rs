@@ -1,0 +1,204 @@
+//! How many rows a text search is likely to match, from PostgreSQL's statistics of the two
+//! search indexes (the most common lexemes of `contacts.search` and `messages.search`, which
+//! `ANALYZE` keeps), so that a search can start the cheaper way: a word most conversations
+//! have fills its first page from the most recent conversations, a rare one is looked up in
+//! the indexes straight away.
+
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use sqlx::PgPool;
+
+use super::contact_search;
+use crate::ProjectionError;
+
+/// How long loaded statistics are used before they are read again.
+const REFRESH_AFTER: Duration = Duration::from_secs(60);
+
+/// Prefixes shorter than this may start any number of rare lexemes (phone tails, numbers),
+/// which the most common lexemes say nothing about: they count as common.
+const MIN_TELLING_PREFIX: usize = 4;
+
+/// Below this many estimated matches a search goes to the indexes first.
+const FEW_MATCHES: f64 = 2_000.0;
+
+/// One search column's statistics.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct ColumnStatistics {
+    /// Rows of the table.
+    rows: f64,
+    /// The most common lexemes with the share of rows holding each, sorted by lexeme.
+    common: Vec<(String, f64)>,
+}
+
+impl ColumnStatistics {
+    /// The share of rows holding a lexeme (or, for a prefix, any lexeme starting with it);
+    /// a lexeme not among the most common counts as held by none.
+    fn share(&self, term: &str, prefix: bool) -> f64 {
+        if prefix {
+            if term.chars().count() < MIN_TELLING_PREFIX {
+                return 1.0;
+            }
+            let start = self.common.partition_point(|(lexeme, _)| lexeme.as_str() < term);
+            self.common[start..]
+                .iter()
+                .take_while(|(lexeme, _)| lexeme.starts_with(term))
+                .map(|(_, share)| share)
+                .sum::<f64>()
+                .min(1.0)
+        } else {
+            self.common
+                .binary_search_by(|(lexeme, _)| lexeme.as_str().cmp(term))
+                .map_or(0.0, |i| self.common[i].1)
+        }
+    }
+
+    /// Rows holding every term (at most those of the rarest).
+    fn matches<'a>(&self, terms: impl Iterator<Item = (&'a str, bool)>) -> f64 {
+        terms.map(|(term, prefix)| self.share(term, prefix)).fold(1.0, f64::min) * self.rows
+    }
+}
+
+#[derive(Debug)]
+struct Loaded {
+    at: Instant,
+    /// Contacts' and messages' statistics; `None` while either table was never analyzed.
+    columns: Option<(ColumnStatistics, ColumnStatistics)>,
+}
+
+/// The search indexes' statistics, read from PostgreSQL at most once a minute per process.
+#[derive(Debug, Default)]
+pub struct SearchStatistics {
+    loaded: Mutex<Option<Arc<Loaded>>>,
+    loading: tokio::sync::Mutex<()>,
+}
+
+impl SearchStatistics {
+    /// Whether a search for this text likely matches few contacts and messages. `false`
+    /// when nothing is known yet (tables never analyzed, or being read by another request).
+    pub async fn likely_few(&self, pool: &PgPool, text: &str) -> bool {
+        self.estimated_matches(pool, text)
+            .await
+            .is_some_and(|n| n < FEW_MATCHES)
+    }
+
+    /// The contacts and messages a search for this text likely matches, in all; `None` when
+    /// nothing is known yet.
+    pub async fn estimated_matches(&self, pool: &PgPool, text: &str) -> Option<f64> {
+        let loaded = self.current(pool).await?;
+        let (contacts_column, messages_column) = loaded.columns.as_ref()?;
+        let terms = contact_search::terms(text);
+        let contacts = if terms.is_empty() {
+            0.0
+        } else {
+            contacts_column.matches(terms.iter().map(|(term, prefix)| (term.as_str(), *prefix)))
+        };
+        let words: Vec<String> = contact_search::words(text).collect();
+        let messages = if words.is_empty() {
+            0.0
+        } else {
+            messages_column.matches(words.iter().map(|w| (w.as_str(), false)))
+        };
+        Some(contacts + messages)
+    }
+
+    async fn current(&self, pool: &PgPool) -> Option<Arc<Loaded>> {
+        let held = self.loaded.lock().unwrap_or_else(PoisonError::into_inner).clone();
+        if held.as_ref().is_some_and(|l| l.at.elapsed() < REFRESH_AFTER) {
+            return held;
+        }
+        // One request reads them again; the others go on with what there is.
+        let Ok(_loading) = self.loading.try_lock() else {
+            return held;
+        };
+        match load(pool).await {
+            Ok(columns) => {
+                let loaded = Arc::new(Loaded {
+                    at: Instant::now(),
+                    columns,
+                });
+                *self.loaded.lock().unwrap_or_else(PoisonError::into_inner) = Some(loaded.clone());
+                Some(loaded)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reading the search indexes' statistics failed");
+                held
+            }
+        }
+    }
+}
+
+/// Both columns' statistics, or `None` while either table has never been analyzed.
+async fn load(pool: &PgPool) -> Result<Option<(ColumnStatistics, ColumnStatistics)>, ProjectionError> {
+    let rows: Vec<(String, f64, Option<Vec<String>>, Option<Vec<f32>>)> = sqlx::query_as(
+        "SELECT t.relname::text, t.reltuples::float8, s.most_common_elems::text::text[], s.most_common_elem_freqs \
+         FROM projection_state p \
+         JOIN pg_namespace n ON n.nspname = p.schema_name \
+         JOIN pg_class t ON t.relnamespace = n.oid AND t.relname IN ('contacts', 'messages') \
+         JOIN pg_stats s ON s.schemaname = p.schema_name AND s.tablename = t.relname AND s.attname = 'search' \
+         WHERE p.name = 'inbox'",
+    )
+    .fetch_all(pool)
+    .await?;
+    let column = |table: &str| {
+        rows.iter()
+            .find(|row| row.0 == table)
+            .map(|(_, rows, lexemes, shares)| {
+                let mut common: Vec<(String, f64)> = lexemes
+                    .iter()
+                    .flatten()
+                    .cloned()
+                    .zip(shares.iter().flatten().map(|&s| f64::from(s)))
+                    .collect();
+                common.sort_by(|a, b| a.0.cmp(&b.0));
+                ColumnStatistics {
+                    rows: rows.max(0.0),
+                    common,
+                }
+            })
+    };
+    Ok(column("contacts").zip(column("messages")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn column() -> ColumnStatistics {
+        ColumnStatistics {
+            rows: 1_000_000.0,
+            common: vec![
+                ("customer".into(), 1.0),
+                ("invoice".into(), 0.2),
+                ("invoices".into(), 0.1),
+            ],
+        }
+    }
+
+    #[test]
+    fn a_common_lexeme_is_as_common_as_the_statistics_say() {
+        let column = column();
+        assert_eq!(column.share("customer", false), 1.0);
+        assert_eq!(column.share("invoice", false), 0.2);
+        assert_eq!(column.share("unlisted", false), 0.0);
+    }
+
+    #[test]
+    fn a_prefix_sums_the_lexemes_it_starts_and_short_ones_count_as_common() {
+        let column = column();
+        assert!((column.share("invo", true) - 0.3).abs() < 1e-9);
+        assert_eq!(column.share("4213", true), 0.0);
+        assert_eq!(column.share("42", true), 1.0);
+    }
+
+    #[test]
+    fn every_term_must_match_so_the_rarest_bounds_the_estimate() {
+        let column = column();
+        assert_eq!(column.matches([("customer", false), ("4213", true)].into_iter()), 0.0);
+        assert_eq!(
+            column.matches([("customer", false), ("inv", true)].into_iter()),
+            1_000_000.0
+        );
+        assert_eq!(column.matches([("invoice", false)].into_iter()), 200_000.0);
+    }
+}
