@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use chrono::{Duration, Utc};
-use reqwest::{Client, Method};
-use serde_json::Value;
+use reqwest::Method;
 
-use crate::inbox_load::{login, measure, Scenario};
+use crate::http_load::{Generator, GeneratorArgs, Paths, Scenario, Target};
 
 /// Options of the reports load test.
 #[derive(Debug, clap::Args)]
@@ -31,24 +30,20 @@ pub struct AnalyticsLoad {
     /// Only the scenarios whose name contains this (say `trends` or `365 days`).
     #[arg(long)]
     only: Option<String>,
+    #[command(flatten)]
+    generator: GeneratorArgs,
 }
 
 /// Runs every report over every range and prints a table.
 pub async fn run(options: AnalyticsLoad) -> anyhow::Result<()> {
-    let client = Client::builder().pool_max_idle_per_host(options.connections).build()?;
-    let base = options.url.trim_end_matches('/').to_owned();
-    let token = login(&client, &base, &options.email, &options.password).await?;
+    let generator = Generator::choose(&options.generator).await;
+    let target = Target::login(&options.url, &options.email, &options.password, generator).await?;
     let today = Utc::now().date_naive();
-    let overview: Value = client
-        .get(format!(
-            "{base}/api/analytics/overview?from={}&to={today}",
+    let overview = target
+        .get_json(&format!(
+            "/api/analytics/overview?from={}&to={today}",
             today - Duration::days(364)
         ))
-        .bearer_auth(&token)
-        .send()
-        .await?
-        .error_for_status()?
-        .json()
         .await?;
     println!(
         "tenant over 365 days: {} conversations started, {} messages in, {} out, {} surveys answered",
@@ -57,7 +52,7 @@ pub async fn run(options: AnalyticsLoad) -> anyhow::Result<()> {
     let mut scenarios = vec![Scenario {
         name: "GET /api/health (ceiling)".into(),
         method: Method::GET,
-        path: Box::new(|_| "/api/health".into()),
+        paths: Paths::one("/api/health"),
         body: None,
     }];
     let reports = [
@@ -80,27 +75,23 @@ pub async fn run(options: AnalyticsLoad) -> anyhow::Result<()> {
             scenarios.push(Scenario {
                 name: format!("{report} ({days} days)"),
                 method: Method::GET,
-                path: Box::new(move |_| path.clone()),
+                paths: Paths::one(path),
                 body: None,
             });
         }
     }
     println!(
-        "{} connections, {} s per scenario\n\n| scenario | requests | errors | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|",
-        options.connections, options.seconds
+        "{} connections, {} s per scenario, load generator: {}\n\n| scenario | requests | errors | req/s | p50 ms | p99 ms |\n|---|---:|---:|---:|---:|---:|",
+        options.connections,
+        options.seconds,
+        generator.describe()
     );
     let wanted = |s: &Scenario| options.only.as_deref().is_none_or(|only| s.name.contains(only));
     for scenario in scenarios.into_iter().filter(wanted) {
         let scenario = Arc::new(scenario);
-        let m = measure(
-            &client,
-            &base,
-            &token,
-            scenario.clone(),
-            options.connections,
-            options.seconds,
-        )
-        .await;
+        let m = target
+            .measure(scenario.clone(), options.connections, options.seconds)
+            .await?;
         println!(
             "| {} | {} | {} | {:.0} | {:.1} | {:.1} |",
             scenario.name, m.requests, m.errors, m.per_second, m.p50_ms, m.p99_ms

@@ -10,6 +10,7 @@
 
 mod analytics_load;
 mod cqrs_baseline;
+mod http_load;
 mod inbox_load;
 mod ingest_load;
 mod kafka_pipeline;
