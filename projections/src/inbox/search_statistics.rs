@@ -128,10 +128,22 @@ impl SearchStatistics {
     }
 }
 
+/// A search column's statistics as `pg_stats` and `pg_class` hold them.
+#[derive(sqlx::FromRow)]
+struct StatisticsRow {
+    relation: String,
+    rows: f64,
+    /// `most_common_elems`.
+    lexemes: Option<Vec<String>>,
+    /// `most_common_elem_freqs` (one per lexeme, then three summary figures).
+    shares: Option<Vec<f32>>,
+}
+
 /// Both columns' statistics, or `None` while either table has never been analyzed.
 async fn load(pool: &PgPool) -> Result<Option<(ColumnStatistics, ColumnStatistics)>, ProjectionError> {
-    let rows: Vec<(String, f64, Option<Vec<String>>, Option<Vec<f32>>)> = sqlx::query_as(
-        "SELECT t.relname::text, t.reltuples::float8, s.most_common_elems::text::text[], s.most_common_elem_freqs \
+    let rows: Vec<StatisticsRow> = sqlx::query_as(
+        "SELECT t.relname::text AS relation, t.reltuples::float8 AS rows, s.most_common_elems::text::text[] AS lexemes, \
+         s.most_common_elem_freqs AS shares \
          FROM projection_state p \
          JOIN pg_namespace n ON n.nspname = p.schema_name \
          JOIN pg_class t ON t.relnamespace = n.oid AND t.relname IN ('contacts', 'messages') \
@@ -141,21 +153,15 @@ async fn load(pool: &PgPool) -> Result<Option<(ColumnStatistics, ColumnStatistic
     .fetch_all(pool)
     .await?;
     let column = |table: &str| {
-        rows.iter()
-            .find(|row| row.0 == table)
-            .map(|(_, rows, lexemes, shares)| {
-                let mut common: Vec<(String, f64)> = lexemes
-                    .iter()
-                    .flatten()
-                    .cloned()
-                    .zip(shares.iter().flatten().map(|&s| f64::from(s)))
-                    .collect();
-                common.sort_by(|a, b| a.0.cmp(&b.0));
-                ColumnStatistics {
-                    rows: rows.max(0.0),
-                    common,
-                }
-            })
+        rows.iter().find(|row| row.relation == table).map(|row| {
+            let shares = row.shares.iter().flatten().map(|&s| f64::from(s));
+            let mut common: Vec<(String, f64)> = row.lexemes.iter().flatten().cloned().zip(shares).collect();
+            common.sort_by(|a, b| a.0.cmp(&b.0));
+            ColumnStatistics {
+                rows: row.rows.max(0.0),
+                common,
+            }
+        })
     };
     Ok(column("contacts").zip(column("messages")))
 }
