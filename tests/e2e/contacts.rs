@@ -26,10 +26,30 @@ async fn contacts_are_created_found_updated_and_deleted() {
     assert_eq!(created["tags"], json!(["vip"]));
     let id = created["id"].as_str().unwrap().to_owned();
 
-    let found = app
-        .call(&admin, Method::GET, "/api/contacts?search=3456", None, StatusCode::OK)
-        .await;
-    assert_eq!(found["total"], 1);
+    // Found by phone digits from any position, by words (the last one a prefix), by the
+    // whole e-mail; not by the middle of a word, and punctuation alone finds nobody.
+    for (search, total) in [
+        ("3456", 1),
+        ("%2B62%20812-3456", 1),
+        ("budi", 1),
+        ("BU", 1),
+        ("budi%20exam", 1),
+        ("budi%40example.com", 1),
+        ("udi", 0),
+        ("budi%20nobody", 0),
+        ("%21%21", 0),
+    ] {
+        let found = app
+            .call(
+                &admin,
+                Method::GET,
+                &format!("/api/contacts?search={search}"),
+                None,
+                StatusCode::OK,
+            )
+            .await;
+        assert_eq!(found["total"], total, "search={search}: {found}");
+    }
     let by_tag = app
         .call(&admin, Method::GET, "/api/contacts?tag=vip", None, StatusCode::OK)
         .await;

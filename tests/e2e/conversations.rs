@@ -190,6 +190,14 @@ async fn the_inbox_lists_filters_searches_and_counts() {
         )
         .await;
     assert_eq!(by_phone["data"][0]["id"], budi.to_string());
+    // Punctuation alone has no word to look for: an empty page, not an error.
+    let nothing = app
+        .call(&admin, Method::GET, "/api/conversations?q=%21%3F", None, StatusCode::OK)
+        .await;
+    assert_eq!(
+        (nothing["total"].as_i64(), nothing["data"].as_array().map(Vec::len)),
+        (Some(0), Some(0))
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
