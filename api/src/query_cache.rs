@@ -21,8 +21,8 @@ use uuid::Uuid;
 /// An answer's organization and its key within it.
 type Key = (Uuid, String);
 
-/// The requests reading one key, in line.
-type Line = Arc<tokio::sync::Mutex<()>>;
+/// The requests reading one key: the reader holds it for writing, the waiting ones for reading.
+type Line = Arc<tokio::sync::RwLock<()>>;
 
 /// An answer with the stamp it was read under, until when it holds whatever the read models
 /// say (an answer rendered with the time, such as a messaging window's state) and when it
@@ -93,8 +93,8 @@ impl<V> QueryCache<V> {
 
     /// The answer for `key` in `tenant`: the kept one while its read models are unchanged
     /// (and until the instant `load` gave with it, if any), else `load`'s, then kept.
-    /// Concurrent misses of one key take turns, so that a popular answer that went stale is
-    /// read once, not once per waiting request. With `fresh`, `load` runs whatever is kept
+    /// Concurrent misses of one key wait for the first one's read, so that a popular answer
+    /// that went stale is read once, not once per waiting request. With `fresh`, `load` runs whatever is kept
     /// (its answer replaces the kept one): for readers that waited for their own write.
     pub async fn get_or_load<E, F, Fut>(&self, tenant: Uuid, key: String, fresh: bool, load: F) -> Result<Arc<V>, E>
     where
@@ -113,24 +113,34 @@ impl<V> QueryCache<V> {
             return load().await.map(|(answer, _)| Arc::new(answer));
         }
         let gate = self.gate(&key);
-        let turn = gate.lock().await;
-        // The request before this one in line may have read it meanwhile.
-        if let Some(answer) = (!fresh).then(|| self.kept(&key)).flatten() {
-            drop(turn);
-            self.leave(&key, gate);
-            self.count("hit");
-            return Ok(answer);
-        }
-        // Stamped before reading: a change announced during the read outdates the answer.
-        let stamp = self.stamp(tenant);
-        self.count("miss");
-        let loaded = load().await.map(|(answer, until)| (Arc::new(answer), until));
-        if let (Ok((answer, until)), Some(stamp)) = (&loaded, stamp) {
-            self.keep(key.clone(), stamp, answer.clone(), *until);
-        }
-        drop(turn);
+        // The first of concurrent misses reads; the others wait for its read to end and are
+        // then all let go at once (not one after another: a line of hundreds, each woken by
+        // the one before, took longer than the read itself) to look again.
+        let answer = loop {
+            if let Some(answer) = (!fresh).then(|| self.kept(&key)).flatten() {
+                self.count("hit");
+                break Ok(answer);
+            }
+            let Ok(_reading) = gate.try_write() else {
+                drop(gate.read().await);
+                continue;
+            };
+            // Stamped before reading: a change announced during the read outdates the answer.
+            let stamp = self.stamp(tenant);
+            self.count("miss");
+            break match load().await {
+                Ok((answer, until)) => {
+                    let answer = Arc::new(answer);
+                    if let Some(stamp) = stamp {
+                        self.keep(key.clone(), stamp, answer.clone(), until);
+                    }
+                    Ok(answer)
+                }
+                Err(e) => Err(e),
+            };
+        };
         self.leave(&key, gate);
-        loaded.map(|(answer, _)| answer)
+        answer
     }
 
     fn stamp(&self, tenant: Uuid) -> Option<Stamp> {

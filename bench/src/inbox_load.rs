@@ -28,6 +28,10 @@ pub struct InboxLoad {
     /// Seconds per scenario.
     #[arg(long, default_value_t = 15)]
     seconds: u64,
+    /// Only the scenarios whose name contains this (say `search`); the health check runs
+    /// first all the same, as the ceiling.
+    #[arg(long)]
+    only: Option<String>,
     #[command(flatten)]
     generator: GeneratorArgs,
 }
@@ -136,7 +140,8 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
     println!("| scenario | requests | errors | req/s | p50 ms | p99 ms | share of health |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut ceiling = 0.0;
-    for scenario in scenarios {
+    let wanted = |(i, s): &(usize, Scenario)| *i == 0 || options.only.as_deref().is_none_or(|only| s.name.contains(only));
+    for (_, scenario) in scenarios.into_iter().enumerate().filter(wanted) {
         let scenario = Arc::new(scenario);
         let m = target
             .measure(scenario.clone(), options.connections, options.seconds)

@@ -211,18 +211,19 @@ fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: 
                 .push_bind(search.text.to_owned())
                 .push(")))");
         }
+        // Each index's matches become an array the conversations' own indexes look up, so the
+        // plan stays two index probes whatever the estimates (a join planned on a misestimate
+        // read every conversation).
         SearchPlan::Indexed => {
-            qb.push(" AND c.id IN (SELECT x.id FROM rm.conversations x WHERE x.tenant_id = ")
-                .push_bind(scope.tenant_id())
-                .push(" AND x.contact_id IN (SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
+            qb.push(" AND (c.contact_id = ANY(ARRAY(SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
                 .push_bind(scope.tenant_id())
                 .push(" AND k.search @@ ")
                 .push_bind(search.contacts.clone())
-                .push("::tsquery) UNION SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
+                .push("::tsquery)) OR c.id = ANY(ARRAY(SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
                 .push_bind(scope.tenant_id())
                 .push(" AND m.search @@ plainto_tsquery('simple', ")
                 .push_bind(search.text.to_owned())
-                .push("))");
+                .push("))))");
         }
     }
 }
@@ -400,24 +401,23 @@ async fn search(
     }
     let matches = capped_matches(pool, scope, visibility, filter, terms, plan).await?;
     let mut counts = BTreeMap::new();
-    for (_, status, _) in &matches {
-        *counts.entry(status.clone()).or_insert(0) += 1;
+    for row in &matches {
+        *counts.entry(row.status.clone()).or_insert(0) += 1;
     }
     let complete = (matches.len() as i64) < SEARCH_COUNT_CAP;
     let data = match data {
         Some(rows) => rows,
         None => {
             let after = page.cursor.as_deref().map(parse_cursor).transpose()?;
-            let wanted: Vec<Uuid> = matches
-                .iter()
-                .filter(|(_, status, _)| filter.status.as_ref().is_none_or(|s| s == status))
-                .filter(|(id, _, at)| after.is_none_or(|(a, i)| (*at, *id) < (a, i)))
+            let wanted: Vec<ConversationRow> = matches
+                .into_iter()
+                .filter(|row| filter.status.as_ref().is_none_or(|s| *s == row.status))
+                .filter(|row| after.is_none_or(|(a, i)| (row.last_activity_at, row.id) < (a, i)))
                 .skip(page.offset() as usize)
                 .take(page.per_page as usize + 1)
-                .map(|(id, _, _)| *id)
                 .collect();
             if complete || wanted.len() as i64 > page.per_page {
-                rows_by_id(pool, scope, &wanted).await?
+                wanted
             } else {
                 page_rows(pool, scope, visibility, filter, page, Some((terms, plan))).await?
             }
@@ -430,8 +430,8 @@ async fn search(
     })
 }
 
-/// The most recent [`SEARCH_COUNT_CAP`] matches (id, status, last activity), with every
-/// filter but the status applied.
+/// The most recent [`SEARCH_COUNT_CAP`] matches, with every filter but the status applied:
+/// whole rows, so that a page among them needs no second read.
 async fn capped_matches(
     pool: &PgPool,
     scope: TenantScope,
@@ -439,28 +439,20 @@ async fn capped_matches(
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
     plan: SearchPlan,
-) -> Result<Vec<(Uuid, String, DateTime<Utc>)>, ProjectionError> {
-    let mut query = QueryBuilder::new("SELECT c.id, c.status, c.last_activity_at FROM rm.conversations c");
+) -> Result<Vec<ConversationRow>, ProjectionError> {
+    let mut query = QueryBuilder::new(COLUMNS);
+    query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
     push_scope(&mut query, scope, visibility);
     push_filters(&mut query, filter, false);
     push_search(&mut query, scope, terms, plan);
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
-    Ok(query.build_query_as().persistent(false).fetch_all(pool).await?)
-}
-
-/// Conversations by id, most recent activity first.
-async fn rows_by_id(pool: &PgPool, scope: TenantScope, ids: &[Uuid]) -> Result<Vec<ConversationRow>, ProjectionError> {
-    let mut rows = QueryBuilder::new(COLUMNS);
-    rows.push(" FROM rm.conversations")
-        .push(WITH_ASSIGNEE)
-        .push(" WHERE c.tenant_id = ")
-        .push_bind(scope.tenant_id())
-        .push(" AND c.id = ANY(")
-        .push_bind(ids.to_vec())
-        .push(") ORDER BY c.last_activity_at DESC, c.id DESC");
-    Ok(rows.build_query_as::<ConversationRow>().fetch_all(pool).await?)
+    Ok(query
+        .build_query_as::<ConversationRow>()
+        .persistent(false)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// The matches among the most recent conversations (eight pages' worth) that pass the
