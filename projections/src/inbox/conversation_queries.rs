@@ -392,14 +392,21 @@ async fn search(
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
-    if page.offset() == 0 && !statistics.likely_few(pool, terms.text).await {
+    let rare = statistics.likely_few(pool, terms.text).await;
+    let mut matches = None;
+    if rare {
+        matches = few_matches(pool, scope, visibility, filter, terms).await?;
+    } else if page.offset() == 0 {
         let walked = walk_window(pool, scope, visibility, filter, terms, page).await?;
         if walked.len() as i64 > page.per_page {
             plan = SearchPlan::Walk;
             data = Some(walked);
         }
     }
-    let matches = capped_matches(pool, scope, visibility, filter, terms, plan).await?;
+    let matches = match matches {
+        Some(matches) => matches,
+        None => capped_matches(pool, scope, visibility, filter, terms, plan).await?,
+    };
     let mut counts = BTreeMap::new();
     for row in &matches {
         *counts.entry(row.status.clone()).or_insert(0) += 1;
@@ -428,6 +435,57 @@ async fn search(
         counts_capped: !complete,
         counts,
     })
+}
+
+/// Contacts or conversations a rare search may match before [`few_matches`] leaves it to
+/// [`capped_matches`].
+const FEW_LIMIT: i64 = 1_000;
+
+/// What [`capped_matches`] answers, for a search whose words are rare, in three short
+/// prepared statements (the contacts, the messages' conversations, then those
+/// conversations) instead of one that PostgreSQL plans afresh every time; `None` when
+/// either index has more than [`FEW_LIMIT`] matches after all.
+async fn few_matches(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    terms: &SearchTerms<'_>,
+) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
+    let contacts: Vec<Uuid> =
+        sqlx::query_scalar("SELECT id FROM rm.contacts WHERE tenant_id = $1 AND search @@ $2::tsquery LIMIT $3")
+            .bind(scope.tenant_id())
+            .bind(&terms.contacts)
+            .bind(FEW_LIMIT + 1)
+            .fetch_all(pool)
+            .await?;
+    if contacts.len() as i64 > FEW_LIMIT {
+        return Ok(None);
+    }
+    let conversations: Vec<Uuid> = sqlx::query_scalar(
+        "SELECT DISTINCT conversation_id FROM rm.messages \
+         WHERE tenant_id = $1 AND search @@ plainto_tsquery('simple', $2) LIMIT $3",
+    )
+    .bind(scope.tenant_id())
+    .bind(terms.text)
+    .bind(FEW_LIMIT + 1)
+    .fetch_all(pool)
+    .await?;
+    if conversations.len() as i64 > FEW_LIMIT {
+        return Ok(None);
+    }
+    let mut query = QueryBuilder::new(COLUMNS);
+    query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
+    push_scope(&mut query, scope, visibility);
+    push_filters(&mut query, filter, false);
+    query
+        .push(" AND (c.contact_id = ANY(")
+        .push_bind(contacts)
+        .push(") OR c.id = ANY(")
+        .push_bind(conversations)
+        .push(")) ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
+        .push_bind(SEARCH_COUNT_CAP);
+    Ok(Some(query.build_query_as::<ConversationRow>().fetch_all(pool).await?))
 }
 
 /// The most recent [`SEARCH_COUNT_CAP`] matches, with every filter but the status applied:
