@@ -442,9 +442,12 @@ async fn search(
 const FEW_LIMIT: i64 = 1_000;
 
 /// What [`capped_matches`] answers, for a search whose words are rare, in three short
-/// prepared statements (the contacts, the messages' conversations, then those
-/// conversations) instead of one that PostgreSQL plans afresh every time; `None` when
-/// either index has more than [`FEW_LIMIT`] matches after all.
+/// statements (the contacts, the messages' conversations, then those conversations) instead
+/// of one with subqueries that PostgreSQL plans afresh every time; `None` when either index
+/// has more than [`FEW_LIMIT`] matches after all. The two index lookups are planned with
+/// their values (a generic plan, not knowing the words are rare, read every message in
+/// conversation order); the last one is prepared: looking conversations up by id and contact
+/// is the only plan there is.
 async fn few_matches(
     pool: &PgPool,
     scope: TenantScope,
@@ -457,18 +460,20 @@ async fn few_matches(
             .bind(scope.tenant_id())
             .bind(&terms.contacts)
             .bind(FEW_LIMIT + 1)
+            .persistent(false)
             .fetch_all(pool)
             .await?;
     if contacts.len() as i64 > FEW_LIMIT {
         return Ok(None);
     }
     let conversations: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT DISTINCT conversation_id FROM rm.messages \
+        "SELECT conversation_id FROM rm.messages \
          WHERE tenant_id = $1 AND search @@ plainto_tsquery('simple', $2) LIMIT $3",
     )
     .bind(scope.tenant_id())
     .bind(terms.text)
     .bind(FEW_LIMIT + 1)
+    .persistent(false)
     .fetch_all(pool)
     .await?;
     if conversations.len() as i64 > FEW_LIMIT {
