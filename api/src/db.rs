@@ -41,8 +41,7 @@ const STATEMENT_TIMEOUT: &str = "60s";
 /// compiling one whose estimate crossed `jit_above_cost` took longer than running it (a rare
 /// word's search went from under a millisecond to 10-18 ms).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options =
-        PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT), ("jit", "off")]);
+    let options = PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT), ("jit", "off")]);
     Ok(PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))

@@ -140,7 +140,8 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
     println!("| scenario | requests | errors | req/s | p50 ms | p99 ms | share of health |");
     println!("|---|---:|---:|---:|---:|---:|---:|");
     let mut ceiling = 0.0;
-    let wanted = |(i, s): &(usize, Scenario)| *i == 0 || options.only.as_deref().is_none_or(|only| s.name.contains(only));
+    let wanted =
+        |(i, s): &(usize, Scenario)| *i == 0 || options.only.as_deref().is_none_or(|only| s.name.contains(only));
     for (_, scenario) in scenarios.into_iter().enumerate().filter(wanted) {
         let scenario = Arc::new(scenario);
         let m = target

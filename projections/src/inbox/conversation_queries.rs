@@ -219,7 +219,9 @@ fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: 
                 .push_bind(scope.tenant_id())
                 .push(" AND k.search @@ ")
                 .push_bind(search.contacts.clone())
-                .push("::tsquery)) OR c.id = ANY(ARRAY(SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
+                .push(
+                    "::tsquery)) OR c.id = ANY(ARRAY(SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ",
+                )
                 .push_bind(scope.tenant_id())
                 .push(" AND m.search @@ plainto_tsquery('simple', ")
                 .push_bind(search.text.to_owned())
