@@ -180,6 +180,7 @@ async fn reports_equal_a_recount_from_the_events() {
         StatusCode::OK,
     )
     .await;
+    let online_at = tokio::time::Instant::now();
 
     let mut conversations = Vec::new();
     for (i, agent) in [&ann, &bob, &ann, &bob, &ann].into_iter().enumerate() {
@@ -222,6 +223,8 @@ async fn reports_equal_a_recount_from_the_events() {
         StatusCode::OK,
     )
     .await;
+    // Online for more than a second whatever the machine's speed (whole seconds are counted).
+    tokio::time::sleep_until(online_at + Duration::from_millis(1_100)).await;
     app.call(
         &ann,
         Method::PUT,
@@ -230,8 +233,18 @@ async fn reports_equal_a_recount_from_the_events() {
         StatusCode::OK,
     )
     .await;
-    // Let the jobs (SLA clocks, the third survey) settle, then the projection catch up.
+    // Let the jobs (SLA clocks, the third survey) fire (at least two seconds, and until the
+    // events show them: two seconds alone were too short on a busy machine), then the
+    // projections catch up.
     tokio::time::sleep(Duration::from_secs(2)).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let settled = recount(&app, admin.organization_id, zone).await;
+        if (settled.sla_met > 0 && settled.csat_sent >= 3) || tokio::time::Instant::now() > deadline {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     app.caught_up("sla").await;
     app.caught_up("csat").await;
     tokio::time::sleep(Duration::from_secs(1)).await;
