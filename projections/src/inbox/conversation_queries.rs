@@ -380,9 +380,10 @@ async fn page_rows(
 /// when the window holds less than a page. The counts cover the [`SEARCH_COUNT_CAP`] most
 /// recent matches, found once: the page is taken from them when they hold it.
 ///
-/// Search statements are not kept prepared: a cached generic plan cannot know how selective
-/// the words are (PostgreSQL switches to one after five runs), and for a rare contact name it
-/// scanned every contact. Unnamed statements are planned with their values each time.
+/// Statements that hold the words are not kept prepared: a cached generic plan cannot know
+/// how selective they are (PostgreSQL switches to one after five runs), and for a rare
+/// contact name it scanned every contact. Unnamed statements are planned with their values
+/// each time.
 async fn search(
     pool: &PgPool,
     statistics: &SearchStatistics,
@@ -481,18 +482,16 @@ async fn few_matches(
     if conversations.len() as i64 > FEW_LIMIT {
         return Ok(None);
     }
-    let mut query = QueryBuilder::new(COLUMNS);
-    query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
-    push_scope(&mut query, scope, visibility);
-    push_filters(&mut query, filter, false);
-    query
-        .push(" AND (c.contact_id = ANY(")
-        .push_bind(contacts)
-        .push(") OR c.id = ANY(")
-        .push_bind(conversations)
-        .push(")) ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
-        .push_bind(SEARCH_COUNT_CAP);
-    Ok(Some(query.build_query_as::<ConversationRow>().fetch_all(pool).await?))
+    let found = latest_matches(pool, scope, visibility, filter, true, |query| {
+        query
+            .push(" AND (c.contact_id = ANY(")
+            .push_bind(contacts)
+            .push(") OR c.id = ANY(")
+            .push_bind(conversations)
+            .push("))");
+    })
+    .await?;
+    Ok(Some(found))
 }
 
 /// The most recent [`SEARCH_COUNT_CAP`] matches, with every filter but the status applied:
@@ -505,17 +504,34 @@ async fn capped_matches(
     terms: &SearchTerms<'_>,
     plan: SearchPlan,
 ) -> Result<Vec<ConversationRow>, ProjectionError> {
+    latest_matches(pool, scope, visibility, filter, false, |query| {
+        push_search(query, scope, terms, plan)
+    })
+    .await
+}
+
+/// The [`SEARCH_COUNT_CAP`] most recent conversations the caller may see that pass every
+/// filter but the status and what `condition` adds, as whole rows; a prepared statement when
+/// `persistent`.
+async fn latest_matches(
+    pool: &PgPool,
+    scope: TenantScope,
+    visibility: &Visibility,
+    filter: &ConversationFilter,
+    persistent: bool,
+    condition: impl FnOnce(&mut QueryBuilder<'_, Postgres>),
+) -> Result<Vec<ConversationRow>, ProjectionError> {
     let mut query = QueryBuilder::new(COLUMNS);
     query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
     push_scope(&mut query, scope, visibility);
     push_filters(&mut query, filter, false);
-    push_search(&mut query, scope, terms, plan);
+    condition(&mut query);
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
     Ok(query
         .build_query_as::<ConversationRow>()
-        .persistent(false)
+        .persistent(persistent)
         .fetch_all(pool)
         .await?)
 }
