@@ -54,8 +54,12 @@ impl ColumnStatistics {
     }
 
     /// Rows holding every term (at most those of the rarest).
+    /// No terms match nothing.
     fn matches<'a>(&self, terms: impl Iterator<Item = (&'a str, bool)>) -> f64 {
-        terms.map(|(term, prefix)| self.share(term, prefix)).fold(1.0, f64::min) * self.rows
+        terms
+            .map(|(term, prefix)| self.share(term, prefix))
+            .reduce(f64::min)
+            .map_or(0.0, |share| share * self.rows)
     }
 }
 
@@ -88,17 +92,9 @@ impl SearchStatistics {
         let loaded = self.current(pool).await?;
         let (contacts_column, messages_column) = loaded.columns.as_ref()?;
         let terms = contact_search::terms(text);
-        let contacts = if terms.is_empty() {
-            0.0
-        } else {
-            contacts_column.matches(terms.iter().map(|(term, prefix)| (term.as_str(), *prefix)))
-        };
+        let contacts = contacts_column.matches(terms.iter().map(|(term, prefix)| (term.as_str(), *prefix)));
         let words: Vec<String> = contact_search::words(text).collect();
-        let messages = if words.is_empty() {
-            0.0
-        } else {
-            messages_column.matches(words.iter().map(|w| (w.as_str(), false)))
-        };
+        let messages = messages_column.matches(words.iter().map(|w| (w.as_str(), false)));
         Some(contacts + messages)
     }
 
