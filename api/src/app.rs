@@ -20,7 +20,7 @@ use omnistream_kafka::projector::{self, ProjectionFeed};
 use omnistream_kafka::relay::Relay;
 use omnistream_kafka::{topics, KafkaMetrics, KafkaSettings};
 use omnistream_projections::changes::ChangeFeed;
-use omnistream_projections::inbox::search_statistics::SearchStatistics;
+use omnistream_projections::inbox::search_backend::SearchBackend;
 use omnistream_projections::metrics::ProjectionMetrics;
 use omnistream_projections::{rebuild, state as projection_state, Runner};
 use omnistream_store::postgres::PgStoreConfig;
@@ -384,7 +384,11 @@ impl Application {
                 config.query_cache_entries,
                 cache_requests,
             ),
-            search_statistics: SearchStatistics::default(),
+            // Half the main pool's size: it serves only the rare searches' two statements.
+            search: SearchBackend::new(crate::db::connect_planned_once(
+                &config.database_url,
+                (config.max_connections / 2).max(2),
+            )?),
             changes,
             secrets,
             media,

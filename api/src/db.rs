@@ -41,12 +41,25 @@ const STATEMENT_TIMEOUT: &str = "60s";
 /// compiling one whose estimate crossed `jit_above_cost` took longer than running it (a rare
 /// word's search went from under a millisecond to 10-18 ms).
 pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options = PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT), ("jit", "off")]);
-    Ok(PgPoolOptions::new()
+    Ok(pool_options(max_connections).connect_with(session(url)?).await?)
+}
+
+/// Connects a pool whose connections plan a prepared statement once, with its parameters
+/// (`plan_cache_mode = force_generic_plan`), for statements whose plan cannot depend on their
+/// values (see `SearchBackend`). Lazily: its connections open on first use.
+pub fn connect_planned_once(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
+    let options = session(url)?.options([("plan_cache_mode", "force_generic_plan")]);
+    Ok(pool_options(max_connections).connect_lazy_with(options))
+}
+
+fn session(url: &str) -> anyhow::Result<PgConnectOptions> {
+    Ok(PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT), ("jit", "off")]))
+}
+
+fn pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
         .max_connections(max_connections)
         .acquire_timeout(std::time::Duration::from_secs(10))
-        .connect_with(options)
-        .await?)
 }
 
 /// Applies pending migrations.

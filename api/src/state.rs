@@ -8,7 +8,7 @@ use omnistream_commands::secrets::SecretsKey;
 use omnistream_commands::CommandBus;
 use omnistream_ingest::receiver::Ingestor;
 use omnistream_projections::changes::ChangeFeed;
-use omnistream_projections::inbox::search_statistics::SearchStatistics;
+use omnistream_projections::inbox::search_backend::SearchBackend;
 use omnistream_store::{PgEventStore, ShreddingStore};
 use prometheus::Registry;
 use sqlx::PgPool;
@@ -48,8 +48,9 @@ pub struct AppState {
     /// Message pages, serialized (`None`: the conversation is not visible), while the inbox
     /// is unchanged.
     pub message_pages: QueryCache<Option<SerializedJson<MessageListResponse>>>,
-    /// How common the words of a text search are (which way the search starts).
-    pub search_statistics: SearchStatistics,
+    /// What text searches need: how common their words are (which way a search starts) and
+    /// the connections that plan the rare searches' statements once.
+    pub search: SearchBackend,
     /// Seals integration secrets.
     pub secrets: SecretsKey,
     /// Where uploaded media are kept.

@@ -183,4 +183,22 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
         (rare["total"].as_i64(), rare["counts_capped"].as_bool()),
         (Some(1), Some(false))
     );
+    // Rare searches run on connections that plan their statements once, with parameters:
+    // more searches than connections times PostgreSQL's five custom plans, each answering
+    // its own contact.
+    for n in 100..=140 {
+        let number = format!("/api/conversations?q=0000000{n}");
+        let found = app.call(&admin, Method::GET, &number, None, StatusCode::OK).await;
+        assert_eq!(found["total"].as_i64(), Some(1), "{number}");
+        assert_eq!(
+            found["data"][0]["contact"]["name"].as_str(),
+            Some(format!("Customer {n}").as_str())
+        );
+    }
+    let planned_once = omnistream_api::db::connect_planned_once(&app.database_url, 1).unwrap();
+    let mode: String = sqlx::query_scalar("SHOW plan_cache_mode")
+        .fetch_one(&planned_once)
+        .await
+        .unwrap();
+    assert_eq!(mode, "force_generic_plan");
 }

@@ -649,15 +649,9 @@ impl ConversationsApi {
             .inbox_pages
             .get_or_load(scope.tenant_id(), key, min_position.0.is_some(), || async {
                 let visibility = visibility::of(state.0, principal).await?;
-                let inbox = conversation_queries::list(
-                    &state.pool,
-                    &state.search_statistics,
-                    scope,
-                    &visibility,
-                    &filter,
-                    &request,
-                )
-                .await?;
+                let inbox =
+                    conversation_queries::list(&state.pool, &state.search, scope, &visibility, &filter, &request)
+                        .await?;
                 let policies = state.window_rules.policies(&state.pool, scope).await?;
                 // The page holds until the first window shown opens or closes.
                 let now = Utc::now();

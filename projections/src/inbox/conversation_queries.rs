@@ -8,7 +8,7 @@ use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
 use uuid::Uuid;
 
 use super::contact_search;
-use super::search_statistics::SearchStatistics;
+use super::search_backend::SearchBackend;
 use crate::page::{Page, PageRequest};
 use crate::{ProjectionError, TenantScope};
 
@@ -312,7 +312,7 @@ async fn counts(
 /// The conversations the caller may see, filtered, most recent activity first.
 pub async fn list(
     pool: &PgPool,
-    statistics: &SearchStatistics,
+    backend: &SearchBackend,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
@@ -328,7 +328,7 @@ pub async fn list(
             });
         };
         let terms = SearchTerms { text, contacts };
-        return search(pool, statistics, scope, visibility, filter, &terms, page).await;
+        return search(pool, backend, scope, visibility, filter, &terms, page).await;
     }
     let counts = counts(pool, scope, visibility, filter).await?;
     let total = total_of(&counts, filter);
@@ -380,13 +380,15 @@ async fn page_rows(
 /// when the window holds less than a page. The counts cover the [`SEARCH_COUNT_CAP`] most
 /// recent matches, found once: the page is taken from them when they hold it.
 ///
-/// Statements that hold the words are not kept prepared: a cached generic plan cannot know
-/// how selective they are (PostgreSQL switches to one after five runs), and for a rare
-/// contact name it scanned every contact. Unnamed statements are planned with their values
-/// each time.
+/// Beyond the rare path, statements that hold the words are not kept prepared: a cached
+/// generic plan cannot know how selective they are (PostgreSQL switches to one after five
+/// runs), and for a common word the best plan walks recent conversations while for a rarer
+/// one it starts from the indexes. Unnamed statements are planned with their values each
+/// time. The rare path's statements have one plan whatever their values and are planned once
+/// ([`SearchBackend`]).
 async fn search(
     pool: &PgPool,
-    statistics: &SearchStatistics,
+    backend: &SearchBackend,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
@@ -395,10 +397,10 @@ async fn search(
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
-    let rare = statistics.likely_few(pool, terms.text).await;
+    let rare = backend.statistics().likely_few(pool, terms.text).await;
     let mut matches = None;
     if rare {
-        matches = few_matches(pool, scope, visibility, filter, terms).await?;
+        matches = few_matches(backend, scope, visibility, filter, terms).await?;
     } else if page.offset() == 0 {
         let walked = walk_window(pool, scope, visibility, filter, terms, page).await?;
         if walked.len() as i64 > page.per_page {
@@ -444,45 +446,35 @@ async fn search(
 /// [`capped_matches`].
 const FEW_LIMIT: i64 = 1_000;
 
-/// What [`capped_matches`] answers, for a search whose words are rare, in three short
-/// statements (the contacts, the messages' conversations, then those conversations) instead
-/// of one with subqueries that PostgreSQL plans afresh every time; `None` when either index
-/// has more than [`FEW_LIMIT`] matches after all. The two index lookups are planned with
-/// their values (a generic plan, not knowing the words are rare, read every message in
-/// conversation order); the last one is prepared: looking conversations up by id and contact
-/// is the only plan there is.
+/// What [`capped_matches`] answers, for a search whose words are rare, in two short
+/// statements (the matching contacts and the conversations of the matching messages, then
+/// those conversations) instead of one with subqueries that PostgreSQL plans afresh every
+/// time; `None` when either index has more than [`FEW_LIMIT`] matches after all. Both run on
+/// the connections that plan a statement once ([`SearchBackend`]): for words known to be
+/// rare, index lookups are the only plan there is, and planning them on every request took
+/// more of PostgreSQL's time than running them.
 async fn few_matches(
-    pool: &PgPool,
+    backend: &SearchBackend,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
 ) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
-    let contacts: Vec<Uuid> =
-        sqlx::query_scalar("SELECT id FROM rm.contacts WHERE tenant_id = $1 AND search @@ $2::tsquery LIMIT $3")
-            .bind(scope.tenant_id())
-            .bind(&terms.contacts)
-            .bind(FEW_LIMIT + 1)
-            .persistent(false)
-            .fetch_all(pool)
-            .await?;
-    if contacts.len() as i64 > FEW_LIMIT {
-        return Ok(None);
-    }
-    let conversations: Vec<Uuid> = sqlx::query_scalar(
-        "SELECT conversation_id FROM rm.messages \
-         WHERE tenant_id = $1 AND search @@ plainto_tsquery('simple', $2) LIMIT $3",
+    let (contacts, conversations): (Vec<Uuid>, Vec<Uuid>) = sqlx::query_as(
+        "SELECT ARRAY(SELECT id FROM rm.contacts WHERE tenant_id = $1 AND search @@ $2::tsquery LIMIT $4), \
+         ARRAY(SELECT conversation_id FROM rm.messages \
+               WHERE tenant_id = $1 AND search @@ plainto_tsquery('simple', $3) LIMIT $4)",
     )
     .bind(scope.tenant_id())
+    .bind(&terms.contacts)
     .bind(terms.text)
     .bind(FEW_LIMIT + 1)
-    .persistent(false)
-    .fetch_all(pool)
+    .fetch_one(backend.planned_once())
     .await?;
-    if conversations.len() as i64 > FEW_LIMIT {
+    if contacts.len() as i64 > FEW_LIMIT || conversations.len() as i64 > FEW_LIMIT {
         return Ok(None);
     }
-    let found = latest_matches(pool, scope, visibility, filter, true, |query| {
+    let found = latest_matches(backend.planned_once(), scope, visibility, filter, true, |query| {
         query
             .push(" AND (c.contact_id = ANY(")
             .push_bind(contacts)

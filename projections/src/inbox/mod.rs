@@ -11,6 +11,7 @@ mod message_runs;
 pub mod messages;
 pub mod notes;
 pub mod quick_replies;
+pub mod search_backend;
 pub mod search_statistics;
 pub mod transfers;
 
