@@ -1,6 +1,7 @@
 //! Database bootstrap: create the database when missing, connect, migrate.
 
 use std::str::FromStr;
+use std::time::Duration;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
@@ -56,10 +57,28 @@ fn session(url: &str) -> anyhow::Result<PgConnectOptions> {
     Ok(PgConnectOptions::from_str(url)?.options([("statement_timeout", STATEMENT_TIMEOUT), ("jit", "off")]))
 }
 
+/// A pooled connection idle for longer than this is checked with a round trip before it is
+/// handed out: those are the ones a restarted server or a firewall may have closed since.
+pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
+
+/// sqlx's default checks every connection with a round trip before handing it out (and again
+/// when it comes back, which cannot be turned off): under load that was one more round trip
+/// per statement, on both processes and the two cores they share. A connection in use a
+/// moment ago goes straight to its statement; if it broke since, that statement fails and
+/// the connection is dropped on its way back.
 fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(std::time::Duration::from_secs(10))
+        .acquire_timeout(Duration::from_secs(10))
+        .test_before_acquire(false)
+        .before_acquire(|connection, held| {
+            Box::pin(async move {
+                if held.idle_for >= CHECK_IDLE_AFTER {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
 }
 
 /// Applies pending migrations.

@@ -11,6 +11,7 @@ mod commands;
 mod contacts;
 mod conversations;
 mod csat;
+mod database;
 mod delivery;
 mod erasure;
 mod errors;

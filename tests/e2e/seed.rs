@@ -202,3 +202,61 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
         .unwrap();
     assert_eq!(mode, "force_generic_plan");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_path_is_answered_whole() {
+    let app = spawn_app().await;
+    let events: Arc<dyn EventStore> = omnistream_api::app::shredding(&app.pool, &app.store);
+    let plan = SeedPlan {
+        tenant: "Overflow".into(),
+        conversations: 1_100,
+        messages_per_conversation: 1,
+        password: "seed-password-1".into(),
+    };
+    let seeded = seed(events, &app.pool, plan).await.unwrap();
+    app.caught_up("directory").await;
+    app.caught_up("inbox").await;
+    let schema: String = sqlx::query_scalar("SELECT schema_name FROM projection_state WHERE name = 'inbox'")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    for table in ["contacts", "messages"] {
+        sqlx::query(&format!("ANALYZE {schema}.{table}"))
+            .execute(&app.pool)
+            .await
+            .unwrap();
+    }
+    // Every message is "about" something: 1,100 estimated matches are few enough to go to the
+    // indexes first, where the messages' 1,100 are more than the rare path takes (1,000).
+    let statistics = SearchStatistics::default();
+    assert!(statistics.likely_few(&app.pool, "about").await);
+    let admin = app.login(&seeded.admin_email, "seed-password-1").await;
+    let head = app.store.head_position().await.unwrap();
+    let page = |query: &'static str| {
+        let request = app
+            .as_session(Method::GET, query, &admin.token)
+            .header("X-Min-Position", head.to_string());
+        async move {
+            let response = request.send().await.unwrap();
+            assert_eq!(response.status(), StatusCode::OK);
+            let page = response.json::<serde_json::Value>().await.unwrap();
+            let ids: Vec<String> = page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_owned())
+                .collect();
+            (page, ids)
+        }
+    };
+    // Every conversation matches, so the search's first page is the inbox's: the most recent
+    // fifty of all 1,100, not of the first thousand messages the index gave.
+    let (all, newest) = page("/api/conversations?per_page=50").await;
+    assert_eq!(all["total"], 1_100);
+    let (found, matched) = page("/api/conversations?q=about&per_page=50").await;
+    assert_eq!(matched, newest);
+    assert_eq!(
+        (found["total"].as_i64(), found["counts_capped"].as_bool()),
+        (Some(200), Some(true))
+    );
+}

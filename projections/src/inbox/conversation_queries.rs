@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{FromRow, PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 use super::contact_search;
@@ -446,13 +446,15 @@ async fn search(
 /// [`capped_matches`].
 const FEW_LIMIT: i64 = 1_000;
 
-/// What [`capped_matches`] answers, for a search whose words are rare, in two short
-/// statements (the matching contacts and the conversations of the matching messages, then
-/// those conversations) instead of one with subqueries that PostgreSQL plans afresh every
-/// time; `None` when either index has more than [`FEW_LIMIT`] matches after all. Both run on
-/// the connections that plan a statement once ([`SearchBackend`]): for words known to be
-/// rare, index lookups are the only plan there is, and planning them on every request took
-/// more of PostgreSQL's time than running them.
+/// What [`capped_matches`] answers, for a search whose words are rare, in one statement: the
+/// matching contacts and the conversations of the matching messages are looked up first, as
+/// two arrays, then the conversations that have either; `None` when either index has more
+/// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
+/// incomplete). It runs on the connections that plan a statement once ([`SearchBackend`]):
+/// for words known to be rare, index lookups are the only plan there is, and planning them
+/// on every request took more of PostgreSQL's time than running them. One statement, not
+/// the lookups and then the conversations: each statement is a round trip between the
+/// service and PostgreSQL, on the cores they share.
 async fn few_matches(
     backend: &SearchBackend,
     scope: TenantScope,
@@ -460,29 +462,39 @@ async fn few_matches(
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
 ) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
-    let (contacts, conversations): (Vec<Uuid>, Vec<Uuid>) = sqlx::query_as(
-        "SELECT ARRAY(SELECT id FROM rm.contacts WHERE tenant_id = $1 AND search @@ $2::tsquery LIMIT $4), \
-         ARRAY(SELECT conversation_id FROM rm.messages \
-               WHERE tenant_id = $1 AND search @@ plainto_tsquery('simple', $3) LIMIT $4)",
-    )
-    .bind(scope.tenant_id())
-    .bind(&terms.contacts)
-    .bind(terms.text)
-    .bind(FEW_LIMIT + 1)
-    .fetch_one(backend.planned_once())
-    .await?;
-    if contacts.len() as i64 > FEW_LIMIT || conversations.len() as i64 > FEW_LIMIT {
+    let mut query =
+        QueryBuilder::new("WITH found AS MATERIALIZED (SELECT ARRAY(SELECT id FROM rm.contacts WHERE tenant_id = ");
+    query
+        .push_bind(scope.tenant_id())
+        .push(" AND search @@ ")
+        .push_bind(terms.contacts.clone())
+        .push("::tsquery LIMIT ")
+        .push_bind(FEW_LIMIT + 1)
+        .push(") AS contacts, ARRAY(SELECT conversation_id FROM rm.messages WHERE tenant_id = ")
+        .push_bind(scope.tenant_id())
+        .push(" AND search @@ plainto_tsquery('simple', ")
+        .push_bind(terms.text.to_owned())
+        .push(") LIMIT ")
+        .push_bind(FEW_LIMIT + 1)
+        .push(") AS conversations), too_many AS (SELECT greatest(cardinality(contacts), cardinality(conversations)) > ")
+        .push_bind(FEW_LIMIT)
+        // One row whatever matched: whether there were too many, then the matches if not.
+        .push(" AS overflow, contacts, conversations FROM found) SELECT f.overflow, m.* FROM too_many f LEFT JOIN LATERAL (");
+    push_latest_matches(&mut query, scope, visibility, filter, |query| {
+        query.push(" AND NOT f.overflow AND (c.contact_id = ANY(f.contacts) OR c.id = ANY(f.conversations))");
+    });
+    query.push(") m ON true");
+    let rows = query.build().fetch_all(backend.planned_once()).await?;
+    if rows.first().map(|row| row.try_get::<bool, _>("overflow")).transpose()? != Some(false) {
         return Ok(None);
     }
-    let found = latest_matches(backend.planned_once(), scope, visibility, filter, true, |query| {
-        query
-            .push(" AND (c.contact_id = ANY(")
-            .push_bind(contacts)
-            .push(") OR c.id = ANY(")
-            .push_bind(conversations)
-            .push("))");
-    })
-    .await?;
+    let mut found = Vec::with_capacity(rows.len());
+    for row in &rows {
+        // A row of nulls when nothing matched.
+        if row.try_get::<Option<Uuid>, _>("id")?.is_some() {
+            found.push(ConversationRow::from_row(row)?);
+        }
+    }
     Ok(Some(found))
 }
 
@@ -496,36 +508,33 @@ async fn capped_matches(
     terms: &SearchTerms<'_>,
     plan: SearchPlan,
 ) -> Result<Vec<ConversationRow>, ProjectionError> {
-    latest_matches(pool, scope, visibility, filter, false, |query| {
+    let mut query = QueryBuilder::new("");
+    push_latest_matches(&mut query, scope, visibility, filter, |query| {
         push_search(query, scope, terms, plan)
-    })
-    .await
+    });
+    Ok(query
+        .build_query_as::<ConversationRow>()
+        .persistent(false)
+        .fetch_all(pool)
+        .await?)
 }
 
 /// The [`SEARCH_COUNT_CAP`] most recent conversations the caller may see that pass every
-/// filter but the status and what `condition` adds, as whole rows; a prepared statement when
-/// `persistent`.
-async fn latest_matches(
-    pool: &PgPool,
+/// filter but the status and what `condition` adds, as whole rows.
+fn push_latest_matches(
+    query: &mut QueryBuilder<'_, Postgres>,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
-    persistent: bool,
     condition: impl FnOnce(&mut QueryBuilder<'_, Postgres>),
-) -> Result<Vec<ConversationRow>, ProjectionError> {
-    let mut query = QueryBuilder::new(COLUMNS);
-    query.push(" FROM rm.conversations").push(WITH_ASSIGNEE);
-    push_scope(&mut query, scope, visibility);
-    push_filters(&mut query, filter, false);
-    condition(&mut query);
+) {
+    query.push(COLUMNS).push(" FROM rm.conversations").push(WITH_ASSIGNEE);
+    push_scope(query, scope, visibility);
+    push_filters(query, filter, false);
+    condition(query);
     query
         .push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(SEARCH_COUNT_CAP);
-    Ok(query
-        .build_query_as::<ConversationRow>()
-        .persistent(persistent)
-        .fetch_all(pool)
-        .await?)
 }
 
 /// The matches among the most recent conversations (eight pages' worth) that pass the
