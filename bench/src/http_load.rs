@@ -58,11 +58,13 @@ impl Generator {
 pub enum Paths {
     /// These, in turn.
     Cycle(Vec<String>),
-    /// `{prefix}{(start + n) % modulo}{suffix}` for request `n`: a new one every time.
+    /// `{prefix}{first + (start + n) % count}{suffix}` for request `n`: a new one every time,
+    /// among `count` numbers from `first`.
     Numbered {
         prefix: String,
+        first: u64,
+        count: u64,
         start: u64,
-        modulo: u64,
         suffix: String,
     },
 }
@@ -78,10 +80,11 @@ impl Paths {
             Paths::Cycle(paths) => paths[(n % paths.len() as u64) as usize].clone(),
             Paths::Numbered {
                 prefix,
+                first,
+                count,
                 start,
-                modulo,
                 suffix,
-            } => format!("{prefix}{}{suffix}", (start + n) % modulo),
+            } => format!("{prefix}{}{suffix}", first + (start + n) % count),
         }
     }
 
@@ -97,11 +100,12 @@ impl Paths {
             }
             Paths::Numbered {
                 prefix,
+                first,
+                count,
                 start,
-                modulo,
                 suffix,
             } => format!(
-                "local function path(n) return {} .. string.format(\"%d\", ({start} + n) % {modulo}) .. {} end\n",
+                "local function path(n) return {} .. string.format(\"%d\", {first} + ({start} + n) % {count}) .. {} end\n",
                 lua_string(prefix),
                 lua_string(suffix)
             ),

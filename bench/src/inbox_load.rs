@@ -94,14 +94,30 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
-            name: "text search, a different contact number each time (never cached)".into(),
+            name: "text search, a different six-digit number each time (never cached)".into(),
             method: Method::GET,
-            // `Customer 1234` matches 111 names; each request asks for another number, and
-            // each run starts elsewhere, so no answer can come from the service's cache.
+            // `Customer 123456` finds one contact (its name and its phone's tail); each
+            // request asks for another number, and each run starts elsewhere among them, so
+            // no answer can come from the service's cache.
             paths: Paths::Numbered {
                 prefix: "/api/conversations?q=Customer%20".into(),
+                first: 100_000,
+                count: 900_000,
                 start: salt,
-                modulo: 1_000_000,
+                suffix: "&per_page=25".into(),
+            },
+            body: None,
+        },
+        Scenario {
+            name: "text search, a different five-digit number each time (never cached)".into(),
+            method: Method::GET,
+            // `Customer 12345` starts eleven names (12345, 123450-123459) and about as many
+            // phone tails: a page of about twenty conversations.
+            paths: Paths::Numbered {
+                prefix: "/api/conversations?q=Customer%20".into(),
+                first: 10_000,
+                count: 90_000,
+                start: salt,
                 suffix: "&per_page=25".into(),
             },
             body: None,
