@@ -3,10 +3,10 @@
 
 use std::sync::Arc;
 
-use omnistream_api::seed::{seed, SeedPlan};
+use omnistream_api::seed::{seed, SeedPlan, Seeded};
 use omnistream_projections::inbox::search_statistics::SearchStatistics;
 use omnistream_store::EventStore;
-use omnistream_tests::spawn_app;
+use omnistream_tests::{spawn_app, TestApp};
 use reqwest::{Method, StatusCode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -97,21 +97,20 @@ async fn seeding_fills_an_organization_that_the_api_serves() {
     assert_eq!(again.tenant_id, seeded.tenant_id);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
+/// An organization seeded with `conversations` conversations of one message each, its read
+/// models caught up and its search indexes analyzed (so that searches consult statistics).
+async fn seeded_for_search(tenant: &str, conversations: u64) -> (TestApp, Seeded) {
     let app = spawn_app().await;
     let events: Arc<dyn EventStore> = omnistream_api::app::shredding(&app.pool, &app.store);
     let plan = SeedPlan {
-        tenant: "Many".into(),
-        conversations: 230,
+        tenant: tenant.into(),
+        conversations,
         messages_per_conversation: 1,
         password: "seed-password-1".into(),
     };
     let seeded = seed(events, &app.pool, plan).await.unwrap();
     app.caught_up("directory").await;
     app.caught_up("inbox").await;
-    // The search indexes analyzed before the first search: a rare name goes to the indexes
-    // first (below, it is counted exactly all the same).
     let schema: String = sqlx::query_scalar("SELECT schema_name FROM projection_state WHERE name = 'inbox'")
         .fetch_one(&app.pool)
         .await
@@ -122,6 +121,14 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
             .await
             .unwrap();
     }
+    (app, seeded)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
+    // The search indexes analyzed before the first search: a rare name goes to the indexes
+    // first (below, it is counted exactly all the same).
+    let (app, seeded) = seeded_for_search("Many", 230).await;
     // PostgreSQL's statistics know that every contact is a "Customer" and every message is
     // "about" something, and that no common lexeme starts with "2291"; a prefix of three
     // characters may start anything.
@@ -205,27 +212,7 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_path_is_answered_whole() {
-    let app = spawn_app().await;
-    let events: Arc<dyn EventStore> = omnistream_api::app::shredding(&app.pool, &app.store);
-    let plan = SeedPlan {
-        tenant: "Overflow".into(),
-        conversations: 1_100,
-        messages_per_conversation: 1,
-        password: "seed-password-1".into(),
-    };
-    let seeded = seed(events, &app.pool, plan).await.unwrap();
-    app.caught_up("directory").await;
-    app.caught_up("inbox").await;
-    let schema: String = sqlx::query_scalar("SELECT schema_name FROM projection_state WHERE name = 'inbox'")
-        .fetch_one(&app.pool)
-        .await
-        .unwrap();
-    for table in ["contacts", "messages"] {
-        sqlx::query(&format!("ANALYZE {schema}.{table}"))
-            .execute(&app.pool)
-            .await
-            .unwrap();
-    }
+    let (app, seeded) = seeded_for_search("Overflow", 1_100).await;
     // Every message is "about" something: 1,100 estimated matches are few enough to go to the
     // indexes first, where the messages' 1,100 are more than the rare path takes (1,000).
     let statistics = SearchStatistics::default();
