@@ -6,7 +6,7 @@ use std::sync::Arc;
 use omnistream_api::seed::{seed, SeedPlan, Seeded};
 use omnistream_projections::inbox::search_statistics::SearchStatistics;
 use omnistream_store::EventStore;
-use omnistream_tests::{spawn_app, TestApp};
+use omnistream_tests::{spawn_app, Session, TestApp};
 use reqwest::{Method, StatusCode};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -124,6 +124,18 @@ async fn seeded_for_search(tenant: &str, conversations: u64) -> (TestApp, Seeded
     (app, seeded)
 }
 
+/// A list or search answer once the read models include the write at `head`.
+async fn searched(app: &TestApp, admin: &Session, head: i64, query: &str) -> serde_json::Value {
+    let response = app
+        .as_session(Method::GET, query, &admin.token)
+        .header("X-Min-Position", head.to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+    response.json().await.unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     // The search indexes analyzed before the first search: a rare name goes to the indexes
@@ -142,16 +154,7 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     assert!(statistics.likely_few(&app.pool, "Customer 2291").await);
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
-    let search = |query: &'static str| {
-        let request = app
-            .as_session(Method::GET, query, &admin.token)
-            .header("X-Min-Position", head.to_string());
-        async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            response.json::<serde_json::Value>().await.unwrap()
-        }
-    };
+    let search = |query: &'static str| searched(&app, &admin, head, query);
     // Every message says "about my ...": the page comes from the walk, the counts are capped.
     let common = search("/api/conversations?q=about&per_page=10").await;
     assert_eq!(common["data"].as_array().unwrap().len(), 10);
@@ -219,22 +222,15 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
     assert!(statistics.likely_few(&app.pool, "about").await);
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
-    let page = |query: &'static str| {
-        let request = app
-            .as_session(Method::GET, query, &admin.token)
-            .header("X-Min-Position", head.to_string());
-        async move {
-            let response = request.send().await.unwrap();
-            assert_eq!(response.status(), StatusCode::OK);
-            let page = response.json::<serde_json::Value>().await.unwrap();
-            let ids: Vec<String> = page["data"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|c| c["id"].as_str().unwrap().to_owned())
-                .collect();
-            (page, ids)
-        }
+    let page = |query: &'static str| async {
+        let page = searched(&app, &admin, head, query).await;
+        let ids: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["id"].as_str().unwrap().to_owned())
+            .collect();
+        (page, ids)
     };
     // Every conversation matches, so the search's first page is the inbox's: the most recent
     // fifty of all 1,100, not of the first thousand messages the index gave.
