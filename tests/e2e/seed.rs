@@ -151,8 +151,15 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     assert!(near(estimate("Customer 229").await, 230.0));
     assert!(near(estimate("Customer").await, 230.0));
     assert!(near(estimate("about").await, 230.0));
-    assert!(statistics.likely_few(&app.pool, "Customer 2291").await);
+    // A rare search is looked up by its rarest term, the others checked on what that finds.
+    assert_eq!(
+        statistics.rare_lookup(&app.pool, "Customer 7291").await.as_deref(),
+        Some("'7291':*")
+    );
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
+    // Both found by "7291"; one is no "Customer".
+    app.conversation(&admin, "Customer 7291").await;
+    app.conversation(&admin, "Supplier 7291").await;
     let head = app.store.head_position().await.unwrap();
     let search = |query: &'static str| searched(&app, &admin, head, query);
     // Every message says "about my ...": the page comes from the walk, the counts are capped.
@@ -193,6 +200,14 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
         (rare["total"].as_i64(), rare["counts_capped"].as_bool()),
         (Some(1), Some(false))
     );
+    for (query, name) in [
+        ("Customer%207291", "Customer 7291"),
+        ("Supplier%207291", "Supplier 7291"),
+    ] {
+        let found = searched(&app, &admin, head, &format!("/api/conversations?q={query}")).await;
+        assert_eq!(found["total"].as_i64(), Some(1), "{query}: {found}");
+        assert_eq!(found["data"][0]["contact"]["name"].as_str(), Some(name));
+    }
     // Rare searches run on connections that plan their statements once, with parameters:
     // more searches than connections times PostgreSQL's five custom plans, each answering
     // its own contact.
@@ -219,7 +234,7 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
     // Every message is "about" something: 1,100 estimated matches are few enough to go to the
     // indexes first, where the messages' 1,100 are more than the rare path takes (1,000).
     let statistics = SearchStatistics::default();
-    assert!(statistics.likely_few(&app.pool, "about").await);
+    assert!(statistics.rare_lookup(&app.pool, "about").await.is_some());
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     let head = app.store.head_position().await.unwrap();
     let page = |query: &'static str| async {

@@ -63,9 +63,11 @@ pub fn terms(text: &str) -> Vec<(String, bool)> {
 /// look for.
 pub fn tsquery(text: &str) -> Option<String> {
     let terms = terms(text);
-    if terms.is_empty() {
-        return None;
-    }
+    (!terms.is_empty()).then(|| tsquery_of(&terms))
+}
+
+/// The `tsquery` matching every one of these terms.
+pub fn tsquery_of(terms: &[(String, bool)]) -> String {
     // Terms are letters and digits only: nothing in them needs escaping.
     let quoted: Vec<String> = terms
         .iter()
@@ -77,7 +79,7 @@ pub fn tsquery(text: &str) -> Option<String> {
             }
         })
         .collect();
-    Some(quoted.join(" & "))
+    quoted.join(" & ")
 }
 
 /// The lower-case words of a text: runs of letters and digits.

@@ -397,10 +397,9 @@ async fn search(
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
-    let rare = backend.statistics().likely_few(pool, terms.text).await;
     let mut matches = None;
-    if rare {
-        matches = few_matches(backend, scope, visibility, filter, terms).await?;
+    if let Some(lookup) = backend.statistics().rare_lookup(pool, terms.text).await {
+        matches = few_matches(backend, scope, visibility, filter, terms, &lookup).await?;
     }
     // Not rare, or rare by the statistics but not in fact (a prefix of every phone's digits,
     // such as a country code, is no common lexeme): a common word fills the page from the
@@ -454,7 +453,9 @@ const FEW_LIMIT: i64 = 1_000;
 /// matching contacts and the conversations of the matching messages are looked up first, as
 /// two arrays, then the conversations that have either; `None` when either index has more
 /// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
-/// incomplete). It runs on the connections that plan a statement once ([`SearchBackend`]):
+/// incomplete). The contacts' index is searched for `lookup`, the search's rarest term
+/// ([`SearchStatistics::rare_lookup`](super::search_statistics::SearchStatistics::rare_lookup)),
+/// and the whole query is checked on the contacts it finds. It runs on the connections that plan a statement once ([`SearchBackend`]):
 /// for words known to be rare, index lookups are the only plan there is, and planning them
 /// on every request took more of PostgreSQL's time than running them. One statement, not
 /// the lookups and then the conversations: each statement is a round trip between the
@@ -465,14 +466,18 @@ async fn few_matches(
     visibility: &Visibility,
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
+    lookup: &str,
 ) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
     let mut query =
         QueryBuilder::new("WITH found AS MATERIALIZED (SELECT ARRAY(SELECT id FROM rm.contacts WHERE tenant_id = ");
     query
         .push_bind(scope.tenant_id())
         .push(" AND search @@ ")
+        .push_bind(lookup.to_owned())
+        // `@@` written as its function, which PostgreSQL never adds to an index condition.
+        .push("::tsquery AND ts_match_vq(search, ")
         .push_bind(terms.contacts.clone())
-        .push("::tsquery LIMIT ")
+        .push("::tsquery) LIMIT ")
         .push_bind(FEW_LIMIT + 1)
         .push(") AS contacts, ARRAY(SELECT conversation_id FROM rm.messages WHERE tenant_id = ")
         .push_bind(scope.tenant_id())

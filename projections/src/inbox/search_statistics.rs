@@ -4,6 +4,7 @@
 //! have fills its first page from the most recent conversations, a rare one is looked up in
 //! the indexes straight away.
 
+use std::cmp::Ordering;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -61,6 +62,26 @@ impl ColumnStatistics {
             .reduce(f64::min)
             .map_or(0.0, |share| share * self.rows)
     }
+
+    /// The term the fewest rows hold, a whole word before a prefix when they tie (an exact
+    /// lookup reads one posting list, a prefix all those it starts).
+    fn rarest<'a>(&self, terms: &'a [(String, bool)]) -> Option<&'a (String, bool)> {
+        terms.iter().min_by(|a, b| {
+            // Not `total_cmp`: an empty sum is -0.0, which must tie with 0.0.
+            self.share(&a.0, a.1)
+                .partial_cmp(&self.share(&b.0, b.1))
+                .unwrap_or(Ordering::Equal)
+                .then(a.1.cmp(&b.1))
+        })
+    }
+}
+
+/// The contacts matching `terms` and the messages having the words of `text`, by the two
+/// columns' statistics.
+fn estimate(contacts: &ColumnStatistics, messages: &ColumnStatistics, terms: &[(String, bool)], text: &str) -> f64 {
+    let words: Vec<String> = contact_search::words(text).collect();
+    contacts.matches(terms.iter().map(|(term, prefix)| (term.as_str(), *prefix)))
+        + messages.matches(words.iter().map(|w| (w.as_str(), false)))
 }
 
 #[derive(Debug)]
@@ -78,24 +99,30 @@ pub struct SearchStatistics {
 }
 
 impl SearchStatistics {
-    /// Whether a search for this text likely matches few contacts and messages. `false`
-    /// when nothing is known yet (tables never analyzed, or being read by another request).
-    pub async fn likely_few(&self, pool: &PgPool, text: &str) -> bool {
-        self.estimated_matches(pool, text)
-            .await
-            .is_some_and(|n| n < FEW_MATCHES)
+    /// For a search that likely matches few contacts and messages, the term its contacts are
+    /// looked up by in the index, as a `tsquery`: the rarest of its terms. The others are
+    /// checked on the contacts that one finds, since intersecting a lexeme every contact
+    /// has (`customer`) in the index costs more than checking it on a few rows. `None` when
+    /// the search likely matches many, or nothing is known yet (tables never analyzed, or
+    /// being read by another request).
+    pub async fn rare_lookup(&self, pool: &PgPool, text: &str) -> Option<String> {
+        let loaded = self.current(pool).await?;
+        let (contacts, messages) = loaded.columns.as_ref()?;
+        let terms = contact_search::terms(text);
+        if estimate(contacts, messages, &terms, text) >= FEW_MATCHES {
+            return None;
+        }
+        contacts
+            .rarest(&terms)
+            .map(|term| contact_search::tsquery_of(std::slice::from_ref(term)))
     }
 
     /// The contacts and messages a search for this text likely matches, in all; `None` when
     /// nothing is known yet.
     pub async fn estimated_matches(&self, pool: &PgPool, text: &str) -> Option<f64> {
         let loaded = self.current(pool).await?;
-        let (contacts_column, messages_column) = loaded.columns.as_ref()?;
-        let terms = contact_search::terms(text);
-        let contacts = contacts_column.matches(terms.iter().map(|(term, prefix)| (term.as_str(), *prefix)));
-        let words: Vec<String> = contact_search::words(text).collect();
-        let messages = messages_column.matches(words.iter().map(|w| (w.as_str(), false)));
-        Some(contacts + messages)
+        let (contacts, messages) = loaded.columns.as_ref()?;
+        Some(estimate(contacts, messages, &contact_search::terms(text), text))
     }
 
     async fn current(&self, pool: &PgPool) -> Option<Arc<Loaded>> {
@@ -202,5 +229,33 @@ mod tests {
             1_000_000.0
         );
         assert_eq!(column.matches([("invoice", false)].into_iter()), 200_000.0);
+    }
+
+    #[test]
+    fn the_rarest_term_is_looked_up_and_a_whole_word_wins_a_tie() {
+        let column = column();
+        let terms = |list: &[(&str, bool)]| -> Vec<(String, bool)> {
+            list.iter()
+                .map(|(term, prefix)| ((*term).to_owned(), *prefix))
+                .collect()
+        };
+        let rarest = |list: &[(&str, bool)]| column.rarest(&terms(list)).cloned();
+        assert_eq!(
+            rarest(&[("customer", false), ("12345", true)]),
+            Some(("12345".to_owned(), true))
+        );
+        assert_eq!(
+            rarest(&[("customer", false), ("invoice", false), ("invo", true)]),
+            Some(("invoice".to_owned(), false))
+        );
+        assert_eq!(
+            rarest(&[("budi", false), ("san", true)]),
+            Some(("budi".to_owned(), false))
+        );
+        assert_eq!(
+            rarest(&[("4213", true), ("budi", false)]),
+            Some(("budi".to_owned(), false))
+        );
+        assert_eq!(rarest(&[]), None);
     }
 }
