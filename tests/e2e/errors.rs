@@ -36,17 +36,25 @@ async fn framework_errors_are_error_responses() {
         .await
         .unwrap();
     expect_error(wrong_type, StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type").await;
-    // A declared length over the limit is refused before any of the body is read.
+    // A declared length over the limit is refused before any of the body is read, and the
+    // connection, whose unread body would follow, is closed: the answer says so, and the
+    // reading below ends with it (rather than after its ten-second timeout).
     let address = app.address.trim_start_matches("http://").to_owned();
+    let started = std::time::Instant::now();
     let huge = app
         .raw(&format!(
             "POST /api/agents HTTP/1.1\r\nHost: {address}\r\nAuthorization: Bearer {}\r\n\
-             Content-Type: application/json\r\nContent-Length: 2097152\r\nConnection: close\r\n\r\n",
+             Content-Type: application/json\r\nContent-Length: 2097152\r\n\r\n",
             admin.token
         ))
         .await;
     assert!(huge.starts_with("HTTP/1.1 413"), "{huge}");
     assert!(huge.contains("\"error\":\"payload_too_large\""), "{huge}");
+    assert!(huge.to_ascii_lowercase().contains("connection: close"), "{huge}");
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(5),
+        "the server closed it"
+    );
     let streamed = app
         .as_session(Method::POST, "/api/agents", &admin.token)
         .header("content-type", "application/json")

@@ -1,5 +1,7 @@
 //! Bounds request bodies: a declared length over the limit is refused at once, and a body
-//! without a declared length is read up to the limit and refused past it (413).
+//! without a declared length is read up to the limit and refused past it (413). Either way
+//! the rest of the body is never read, so the refusal closes the connection and says so
+//! (`Connection: close`): a client must not send its next request on it.
 
 use poem::error::ReadBodyError;
 use poem::http::{header, StatusCode};
@@ -48,5 +50,10 @@ pub async fn limit<E: Endpoint>(next: E, mut req: Request, limits: Limits) -> po
 }
 
 fn too_large() -> poem::Error {
-    poem::Error::from_status(StatusCode::PAYLOAD_TOO_LARGE)
+    let mut refusal = Response::builder()
+        .status(StatusCode::PAYLOAD_TOO_LARGE)
+        .header(header::CONNECTION, "close")
+        .finish();
+    refusal.set_body(Body::empty());
+    poem::Error::from_response(refusal)
 }
