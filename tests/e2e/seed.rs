@@ -257,4 +257,14 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
         (found["total"].as_i64(), found["counts_capped"].as_bool()),
         (Some(200), Some(true))
     );
+    // Every seeded phone's digits start with 620000, which no common lexeme does: rare by the
+    // statistics, all 1,100 contacts in fact. The walk then checks each conversation's contact
+    // on its own, and finds the same first page.
+    assert!(statistics.rare_lookup(&app.pool, "620000").await.is_some());
+    let (by_phone, matched) = page("/api/conversations?q=620000&per_page=50").await;
+    assert_eq!(matched, newest);
+    assert_eq!(
+        (by_phone["total"].as_i64(), by_phone["counts_capped"].as_bool()),
+        (Some(200), Some(true))
+    );
 }

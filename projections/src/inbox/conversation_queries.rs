@@ -132,6 +132,12 @@ pub const SEARCH_COUNT_CAP: i64 = 200;
 enum SearchPlan {
     /// Walk conversations from the most recent, checking each: fast when many match.
     Walk,
+    /// The same walk with each conversation's contact checked on its own, by id: for a
+    /// search the statistics called rare that matched too many contacts after all (a prefix
+    /// of every phone's digits, such as `62000`). Trusting the same low estimate, PostgreSQL
+    /// would otherwise collect all of the contacts' matches first to hash them: two seconds
+    /// for a million.
+    WalkCheckingEach,
     /// Start from the contacts' trigram index and the messages' full-text index: fast when
     /// few match.
     Indexed,
@@ -204,10 +210,15 @@ fn search_text(filter: &ConversationFilter) -> Option<&str> {
 /// messages has its words.
 fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: &SearchTerms<'_>, plan: SearchPlan) {
     match plan {
-        SearchPlan::Walk => {
+        SearchPlan::Walk | SearchPlan::WalkCheckingEach => {
             qb.push(" AND (EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND k.search @@ ")
                 .push_bind(search.contacts.clone())
-                .push("::tsquery) OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
+                .push("::tsquery");
+            if plan == SearchPlan::WalkCheckingEach {
+                // A subquery with an OFFSET is never turned into a join: it runs per row.
+                qb.push(" OFFSET 0");
+            }
+            qb.push(") OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
                 .push_bind(search.text.to_owned())
                 .push(")))");
         }
@@ -398,16 +409,20 @@ async fn search(
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
     let mut matches = None;
+    let mut walk = SearchPlan::Walk;
     if let Some(lookup) = backend.statistics().rare_lookup(pool, terms.text).await {
         matches = few_matches(backend, scope, visibility, filter, terms, &lookup).await?;
+        if matches.is_none() {
+            walk = SearchPlan::WalkCheckingEach;
+        }
     }
     // Not rare, or rare by the statistics but not in fact (a prefix of every phone's digits,
     // such as a country code, is no common lexeme): a common word fills the page from the
     // most recent conversations, where looking up all of its matches would take seconds.
     if matches.is_none() && page.offset() == 0 {
-        let walked = walk_window(pool, scope, visibility, filter, terms, page).await?;
+        let walked = walk_window(pool, scope, visibility, filter, terms, page, walk).await?;
         if walked.len() as i64 > page.per_page {
-            plan = SearchPlan::Walk;
+            plan = walk;
             data = Some(walked);
         }
     }
@@ -455,9 +470,10 @@ const FEW_LIMIT: i64 = 1_000;
 /// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
 /// incomplete). The contacts' index is searched for `lookup`, the search's rarest term
 /// ([`SearchStatistics::rare_lookup`](super::search_statistics::SearchStatistics::rare_lookup)),
-/// and the whole query is checked on the contacts it finds. It runs on the connections that plan a statement once ([`SearchBackend`]):
-/// for words known to be rare, index lookups are the only plan there is, and planning them
-/// on every request took more of PostgreSQL's time than running them. One statement, not
+/// and the whole query is checked on the contacts it finds. It runs on the connections that
+/// plan a statement once ([`SearchBackend`]): for words known to be rare, index lookups are
+/// the only plan there is, and planning them on every request took more of PostgreSQL's
+/// time than running them. One statement, not
 /// the lookups and then the conversations: each statement is a round trip between the
 /// service and PostgreSQL, on the cores they share.
 async fn few_matches(
@@ -547,7 +563,8 @@ fn push_latest_matches(
 }
 
 /// The matches among the most recent conversations (eight pages' worth) that pass the
-/// other filters: the first page of a search for a common word.
+/// other filters: the first page of a search for a common word, walked as `walk` says
+/// ([`SearchPlan::Walk`] or [`SearchPlan::WalkCheckingEach`]).
 async fn walk_window(
     pool: &PgPool,
     scope: TenantScope,
@@ -555,6 +572,7 @@ async fn walk_window(
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
     page: &PageRequest,
+    walk: SearchPlan,
 ) -> Result<Vec<ConversationRow>, ProjectionError> {
     let mut rows = QueryBuilder::new(COLUMNS);
     rows.push(" FROM (SELECT c.* FROM rm.conversations c");
@@ -566,7 +584,7 @@ async fn walk_window(
         .push(")")
         .push(WITH_ASSIGNEE)
         .push(" WHERE true");
-    push_search(&mut rows, scope, terms, SearchPlan::Walk);
+    push_search(&mut rows, scope, terms, walk);
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
         .push_bind(page.per_page + 1);
     Ok(rows
