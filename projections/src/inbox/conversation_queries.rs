@@ -138,8 +138,7 @@ enum SearchPlan {
     /// would otherwise collect all of the contacts' matches first to hash them: two seconds
     /// for a million.
     WalkCheckingEach,
-    /// Start from the contacts' trigram index and the messages' full-text index: fast when
-    /// few match.
+    /// Start from the contacts' and the messages' full-text indexes: fast when few match.
     Indexed,
 }
 
@@ -473,9 +472,8 @@ const FEW_LIMIT: i64 = 1_000;
 /// and the whole query is checked on the contacts it finds. It runs on the connections that
 /// plan a statement once ([`SearchBackend`]): for words known to be rare, index lookups are
 /// the only plan there is, and planning them on every request took more of PostgreSQL's
-/// time than running them. One statement, not
-/// the lookups and then the conversations: each statement is a round trip between the
-/// service and PostgreSQL, on the cores they share.
+/// time than running them. One statement, not the lookups and then the conversations: each
+/// statement is a round trip between the service and PostgreSQL, on the cores they share.
 async fn few_matches(
     backend: &SearchBackend,
     scope: TenantScope,
