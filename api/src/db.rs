@@ -3,6 +3,7 @@
 use std::str::FromStr;
 use std::time::Duration;
 
+use omnistream_projections::inbox::planned_once::PlannedOnceConnections;
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{ConnectOptions, Connection, PgPool};
 
@@ -45,12 +46,16 @@ pub async fn connect(url: &str, max_connections: u32) -> anyhow::Result<PgPool> 
     Ok(pool_options(max_connections).connect_with(session(url)?).await?)
 }
 
-/// Connects a pool whose connections plan a prepared statement once, with its parameters
-/// (`plan_cache_mode = force_generic_plan`), for statements whose plan cannot depend on their
-/// values (see `SearchBackend`). Lazily: its connections open on first use.
-pub fn connect_planned_once(url: &str, max_connections: u32) -> anyhow::Result<PgPool> {
-    let options = session(url)?.options([("plan_cache_mode", "force_generic_plan")]);
-    Ok(pool_options(max_connections).connect_lazy_with(options))
+/// Up to `max_connections` connections that plan a prepared statement once, with its
+/// parameters, for statements whose plan cannot depend on their values (see
+/// `SearchBackend`). Lazily: they open on first use.
+pub fn connect_planned_once(url: &str, max_connections: u32) -> anyhow::Result<PlannedOnceConnections> {
+    Ok(PlannedOnceConnections::new(
+        session(url)?,
+        max_connections as usize,
+        CHECK_IDLE_AFTER,
+        WAIT_FOR_CONNECTION,
+    ))
 }
 
 fn session(url: &str) -> anyhow::Result<PgConnectOptions> {
@@ -61,6 +66,9 @@ fn session(url: &str) -> anyhow::Result<PgConnectOptions> {
 /// handed out: those are the ones a restarted server or a firewall may have closed since.
 pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 
+/// How long a statement waits for a free connection before it fails.
+const WAIT_FOR_CONNECTION: Duration = Duration::from_secs(10);
+
 /// sqlx's default checks every connection with a round trip before handing it out (and again
 /// when it comes back, which cannot be turned off): under load that was one more round trip
 /// per statement, on both processes and the two cores they share. A connection in use a
@@ -69,7 +77,7 @@ pub const CHECK_IDLE_AFTER: Duration = Duration::from_secs(1);
 fn pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
-        .acquire_timeout(Duration::from_secs(10))
+        .acquire_timeout(WAIT_FOR_CONNECTION)
         .test_before_acquire(false)
         .before_acquire(|connection, held| {
             Box::pin(async move {

@@ -507,7 +507,9 @@ async fn few_matches(
         query.push(" AND NOT f.overflow AND (c.contact_id = ANY(f.contacts) OR c.id = ANY(f.conversations))");
     });
     query.push(") m ON true");
-    let rows = query.build().fetch_all(backend.planned_once()).await?;
+    let mut connection = backend.planned_once().lend().await?;
+    let rows = query.build().fetch_all(&mut *connection).await;
+    let rows = connection.keep_if_sound(rows)?;
     if rows.first().map(|row| row.try_get::<bool, _>("overflow")).transpose()? != Some(false) {
         return Ok(None);
     }

@@ -10,6 +10,7 @@ pub mod media;
 mod message_runs;
 pub mod messages;
 pub mod notes;
+pub mod planned_once;
 pub mod quick_replies;
 pub mod search_backend;
 pub mod search_statistics;
