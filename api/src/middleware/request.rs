@@ -7,7 +7,10 @@ use poem::http::{header, HeaderValue, StatusCode};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use uuid::Uuid;
 
-use crate::error::{ErrorResponse, REQUEST_ID};
+use poem_openapi::error::{ParseParamError, ParsePathError};
+use poem_openapi::payload::Json;
+
+use crate::error::{ApiError, ErrorResponse, REQUEST_ID};
 use crate::state::SharedState;
 
 /// The request id of a request, also in its extensions.
@@ -35,7 +38,9 @@ pub async fn around<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Resp
     let result = REQUEST_ID.scope(id.clone(), async move { next.call(req).await }).await;
     let mut response = match result {
         Ok(response) => response.into_response(),
-        Err(error) => error.into_response(),
+        Err(error) => REQUEST_ID
+            .sync_scope(id.clone(), || parameter_error(&error))
+            .unwrap_or_else(|| error.into_response()),
     };
     if response.status().as_u16() >= 400 && !is_json(&response) {
         response = REQUEST_ID.scope(id.clone(), shape_error(response)).await;
@@ -62,6 +67,38 @@ fn is_json(response: &Response) -> bool {
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/json"))
+}
+
+/// A parameter poem-openapi could not parse, as an `ErrorResponse` that names it. Its own
+/// message names path parameters `param0`, `param1`, ... and the OpenAPI type formats.
+fn parameter_error(error: &poem::Error) -> Option<Response> {
+    let (field, reason) = if let Some(bad) = error.downcast_ref::<ParsePathError>() {
+        (None, bad.reason.as_str())
+    } else {
+        let bad = error.downcast_ref::<ParseParamError>()?;
+        (Some(bad.name), bad.reason.as_str())
+    };
+    // A reason reads `failed to parse "integer_int64": invalid digit found in string
+    // (occurred while parsing "optional_integer_int64")`.
+    let why = reason.split_once("\": ").map_or(reason, |(_, why)| why);
+    let why = why.split(" (occurred while parsing").next().unwrap_or(why);
+    let (message, details) = match field {
+        Some(name) => (
+            format!("{name} is invalid: {why}"),
+            serde_json::json!({ "field": name }),
+        ),
+        None if reason.contains("uuid") => (
+            format!("an id in the path is not a UUID: {why}"),
+            serde_json::json!({ "in": "path" }),
+        ),
+        None => (
+            format!("a parameter in the path is invalid: {why}"),
+            serde_json::json!({ "in": "path" }),
+        ),
+    };
+    let mut body = ErrorResponse::new("validation_failed", message);
+    body.details = Some(details);
+    Some(ApiError::BadRequest(Json(body)).into_response())
 }
 
 /// Replaces a framework error (plain text) with an `ErrorResponse` of the same status.
