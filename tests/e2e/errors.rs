@@ -72,6 +72,58 @@ async fn framework_errors_are_error_responses() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unparsable_parameters_are_named_with_what_they_take() {
+    let app = spawn_app().await;
+    let admin = app.register("Acme").await;
+    // (path, the field named, the message); the framework's own name for a path parameter
+    // (`param0`) and its OpenAPI type names never reach the client.
+    let cases = [
+        (
+            "/api/conversations/not-a-uuid",
+            None,
+            "a parameter in the path must be a UUID (invalid character: found `n` at 0)",
+        ),
+        (
+            "/api/conversations?per_page=abc",
+            Some("per_page"),
+            "per_page must be a number (invalid digit found in string)",
+        ),
+        (
+            "/api/conversations?unread=maybe",
+            Some("unread"),
+            "unread must be true or false (provided string was not `true` or `false`)",
+        ),
+        (
+            "/api/conversations?from=yesterday",
+            Some("from"),
+            "from must be a time in RFC 3339 form, like 2026-12-03T10:00:00Z (input contains invalid characters)",
+        ),
+        (
+            "/api/conversations?status=bogus",
+            Some("status"),
+            "status is invalid: Expect a valid enumeration value.",
+        ),
+    ];
+    for (path, field, message) in cases {
+        let error = app
+            .refused(
+                &admin,
+                Method::GET,
+                path,
+                None,
+                StatusCode::BAD_REQUEST,
+                "validation_failed",
+            )
+            .await;
+        assert_eq!(error["message"], message, "{path}");
+        match field {
+            Some(field) => assert_eq!(error["details"]["field"], field, "{path}"),
+            None => assert_eq!(error["details"]["in"], "path", "{path}"),
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_response_has_a_request_id_and_health_answers() {
     let app = spawn_app().await;
     let health = app.request(Method::GET, "/api/health").send().await.unwrap();

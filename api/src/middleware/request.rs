@@ -69,8 +69,9 @@ fn is_json(response: &Response) -> bool {
         .is_some_and(|v| v.starts_with("application/json"))
 }
 
-/// A parameter poem-openapi could not parse, as an `ErrorResponse` that names it. Its own
-/// message names path parameters `param0`, `param1`, ... and the OpenAPI type formats.
+/// A parameter poem-openapi could not parse, as an `ErrorResponse` that names it and says what
+/// it takes. Its own message names path parameters `param0`, `param1`, ... and speaks in
+/// OpenAPI type formats.
 fn parameter_error(error: &poem::Error) -> Option<Response> {
     let (field, reason) = if let Some(bad) = error.downcast_ref::<ParsePathError>() {
         (None, bad.reason.as_str())
@@ -80,25 +81,37 @@ fn parameter_error(error: &poem::Error) -> Option<Response> {
     };
     // A reason reads `failed to parse "integer_int64": invalid digit found in string
     // (occurred while parsing "optional_integer_int64")`.
-    let why = reason.split_once("\": ").map_or(reason, |(_, why)| why);
+    let (format, why) = reason
+        .strip_prefix("failed to parse \"")
+        .and_then(|rest| rest.split_once("\": "))
+        .unwrap_or(("", reason));
     let why = why.split(" (occurred while parsing").next().unwrap_or(why);
-    let (message, details) = match field {
-        Some(name) => (
-            format!("{name} is invalid: {why}"),
-            serde_json::json!({ "field": name }),
-        ),
-        None if reason.contains("uuid") => (
-            format!("an id in the path is not a UUID: {why}"),
-            serde_json::json!({ "in": "path" }),
-        ),
+    let (subject, details) = match field {
+        Some(name) => (name.to_owned(), serde_json::json!({ "field": name })),
         None => (
-            format!("a parameter in the path is invalid: {why}"),
+            "a parameter in the path".to_owned(),
             serde_json::json!({ "in": "path" }),
         ),
+    };
+    let message = match expected(format) {
+        Some(expected) => format!("{subject} must be {expected} ({why})"),
+        None => format!("{subject} is invalid: {why}"),
     };
     let mut body = ErrorResponse::new("validation_failed", message);
     body.details = Some(details);
     Some(ApiError::BadRequest(Json(body)).into_response())
+}
+
+/// What a parameter of an OpenAPI type format takes, in words.
+fn expected(format: &str) -> Option<&'static str> {
+    match format {
+        f if f.starts_with("integer") || f.starts_with("number") => Some("a number"),
+        f if f.ends_with("date-time") => Some("a time in RFC 3339 form, like 2026-12-03T10:00:00Z"),
+        f if f.ends_with("date") => Some("a date like 2026-12-03"),
+        f if f.ends_with("uuid") => Some("a UUID"),
+        "boolean" => Some("true or false"),
+        _ => None,
+    }
 }
 
 /// Replaces a framework error (plain text) with an `ErrorResponse` of the same status.
