@@ -11,6 +11,16 @@ async fn backend(pool: &sqlx::PgPool) -> Result<i32, sqlx::Error> {
     sqlx::query_scalar("SELECT pg_backend_pid()").fetch_one(pool).await
 }
 
+/// Ends the server's process `pid` (its connection is closed) and waits until it is gone.
+async fn terminate(admin: &sqlx::PgPool, pid: i32) {
+    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
+        .bind(pid)
+        .fetch_one(admin)
+        .await
+        .unwrap();
+    assert!(ended);
+}
+
 #[tokio::test]
 async fn a_pooled_connection_the_server_closed_while_it_was_idle_is_replaced_before_use() {
     let url = fresh_database().await;
@@ -19,12 +29,7 @@ async fn a_pooled_connection_the_server_closed_while_it_was_idle_is_replaced_bef
     let first = backend(&pool).await.unwrap();
     // In use a moment ago, the same connection serves the next statement.
     assert_eq!(backend(&pool).await.unwrap(), first);
-    let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1)")
-        .bind(first)
-        .fetch_one(&admin)
-        .await
-        .unwrap();
-    assert!(ended);
+    terminate(&admin, first).await;
     // Idle for longer than the check's threshold, the dead connection is noticed before any
     // statement is sent on it, and a new one takes its place.
     tokio::time::sleep(CHECK_IDLE_AFTER + Duration::from_millis(200)).await;
@@ -94,19 +99,8 @@ async fn a_planned_once_connection_the_server_closed_is_dropped_and_replaced() {
     let url = fresh_database().await;
     let connections = connect_planned_once(&url, 1).unwrap();
     let admin = connect(&url, 1).await.unwrap();
-    let terminate = |pid: i32| {
-        let admin = admin.clone();
-        async move {
-            let ended: bool = sqlx::query_scalar("SELECT pg_terminate_backend($1, 5000)")
-                .bind(pid)
-                .fetch_one(&admin)
-                .await
-                .unwrap();
-            assert!(ended);
-        }
-    };
     let first = lent_backend(&connections).await.unwrap();
-    terminate(first).await;
+    terminate(&admin, first).await;
     // In use a moment ago, it is lent unchecked: that statement fails, the connection is
     // dropped, and the next statement gets a new one.
     assert!(lent_backend(&connections).await.is_err());
@@ -114,7 +108,7 @@ async fn a_planned_once_connection_the_server_closed_is_dropped_and_replaced() {
     assert_ne!(second, first);
     // Idle for longer than the check's threshold, a closed connection is noticed before any
     // statement is sent on it.
-    terminate(second).await;
+    terminate(&admin, second).await;
     tokio::time::sleep(CHECK_IDLE_AFTER + Duration::from_millis(200)).await;
     let third = lent_backend(&connections).await.expect("a new connection");
     assert_ne!(third, second);

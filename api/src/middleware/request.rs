@@ -87,11 +87,8 @@ fn parameter_error(error: &poem::Error) -> Option<Response> {
         .unwrap_or(("", reason));
     let why = why.split(" (occurred while parsing").next().unwrap_or(why);
     let (subject, details) = match field {
-        Some(name) => (name.to_owned(), serde_json::json!({ "field": name })),
-        None => (
-            "a parameter in the path".to_owned(),
-            serde_json::json!({ "in": "path" }),
-        ),
+        Some(name) => (name, serde_json::json!({ "field": name })),
+        None => ("a parameter in the path", serde_json::json!({ "in": "path" })),
     };
     let message = match expected(format) {
         Some(expected) => format!("{subject} must be {expected} ({why})"),

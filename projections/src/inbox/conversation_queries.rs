@@ -408,13 +408,16 @@ async fn search(
     let mut plan = SearchPlan::Indexed;
     let mut data = None;
     let mut matches = None;
-    let mut walk = SearchPlan::Walk;
-    if let Some(lookup) = backend.statistics().rare_lookup(pool, terms.text).await {
-        matches = few_matches(backend, scope, visibility, filter, terms, &lookup).await?;
-        if matches.is_none() {
-            walk = SearchPlan::WalkCheckingEach;
-        }
+    let rare = backend.statistics().rare_lookup(pool, terms.text).await;
+    if let Some(lookup) = &rare {
+        matches = few_matches(backend, scope, visibility, filter, terms, lookup).await?;
     }
+    // A walk after a rare lookup means it found too many: check each contact on its own.
+    let walk = if rare.is_some() {
+        SearchPlan::WalkCheckingEach
+    } else {
+        SearchPlan::Walk
+    };
     // Not rare, or rare by the statistics but not in fact (a prefix of every phone's digits,
     // such as a country code, is no common lexeme): a common word fills the page from the
     // most recent conversations, where looking up all of its matches would take seconds.
