@@ -18,3 +18,7 @@ pub mod state;
 pub mod telemetry;
 pub mod window_rules;
 pub mod worker;
+
+/// Every binary built on this crate allocates with mimalloc (see the workspace manifest).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
