@@ -151,6 +151,12 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     assert!(near(estimate("Customer 229").await, 230.0));
     assert!(near(estimate("Customer").await, 230.0));
     assert!(near(estimate("about").await, 230.0));
+    // Before the first read, concurrent searches wait for it instead of going on without
+    // statistics (each of them the slow way).
+    let fresh = SearchStatistics::default();
+    let first =
+        futures_util::future::join_all((0..8).map(|_| fresh.estimated_matches(&app.pool, "Customer 2291"))).await;
+    assert!(first.iter().all(|e| *e == Some(0.0)), "{first:?}");
     // A rare search is looked up by its rarest term, the others checked on what that finds.
     assert_eq!(
         statistics.rare_lookup(&app.pool, "Customer 7291").await.as_deref(),

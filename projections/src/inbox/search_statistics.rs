@@ -130,9 +130,17 @@ impl SearchStatistics {
         if held.as_ref().is_some_and(|l| l.at.elapsed() < REFRESH_AFTER) {
             return held;
         }
-        // One request reads them again; the others go on with what there is.
-        let Ok(_loading) = self.loading.try_lock() else {
-            return held;
+        // One request reads them again; the others go on with what there is. Before the first
+        // read there is nothing to go on with, and without statistics every search takes the
+        // slow way: a freshly started service's first burst of searches (hundreds at once)
+        // waits for that read (milliseconds) instead.
+        let _loading = match self.loading.try_lock() {
+            Ok(loading) => loading,
+            Err(_) if held.is_some() => return held,
+            Err(_) => {
+                let _waited = self.loading.lock().await;
+                return self.loaded.lock().unwrap_or_else(PoisonError::into_inner).clone();
+            }
         };
         match load(pool).await {
             Ok(columns) => {
