@@ -164,10 +164,21 @@ impl From<DomainError> for ApiError {
         match error {
             DomainError::NotFound(what) => ApiError::not_found(what),
             DomainError::AlreadyExists(message) => ApiError::conflict("already_exists", message),
-            DomainError::Invalid { field, message } => ApiError::validation(field, format!("{field} {message}")),
+            DomainError::Invalid { field, message } => ApiError::validation(field, field_sentence(field, &message)),
             DomainError::Rule(message) => ApiError::unprocessable("unprocessable", message),
             DomainError::WindowClosed { closed_at } => ApiError::window_closed(closed_at, "{id}"),
         }
+    }
+}
+
+/// A field's validation failure as one sentence: a predicate follows its field (`email must be
+/// an e-mail address like name@example.com`), anything else is set off from it (`tags: at most
+/// 50 tags`, `contact_id: no such contact in this organization`).
+fn field_sentence(field: &str, message: &str) -> String {
+    if ["must ", "is ", "are "].iter().any(|verb| message.starts_with(verb)) {
+        format!("{field} {message}")
+    } else {
+        format!("{field}: {message}")
     }
 }
 
@@ -235,5 +246,24 @@ mod tests {
         }
         let other = ApiError::from(sqlx::Error::RowNotFound);
         assert!(matches!(other, ApiError::Internal(_)));
+    }
+
+    #[test]
+    fn a_field_error_reads_as_one_sentence() {
+        let message = |field, text: &str| ApiError::from(DomainError::invalid(field, text)).body().message;
+        assert_eq!(message("rating", "must be 1-5"), "rating must be 1-5");
+        assert_eq!(
+            message("snoozed_until", "is required to snooze"),
+            "snoozed_until is required to snooze"
+        );
+        assert_eq!(message("tags", "at most 50 tags"), "tags: at most 50 tags");
+        assert_eq!(
+            message("contact_id", "no such contact in this organization"),
+            "contact_id: no such contact in this organization"
+        );
+        let details = ApiError::from(DomainError::invalid("tags", "at most 50 tags"))
+            .body()
+            .details;
+        assert_eq!(details, Some(serde_json::json!({ "field": "tags" })));
     }
 }
