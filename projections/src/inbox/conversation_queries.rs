@@ -426,6 +426,12 @@ async fn search(
         if walked.len() as i64 > page.per_page {
             plan = walk;
             data = Some(walked);
+        } else if rare.is_some() && walked.len() as i64 * WALK_DENSITY >= walk_window_rows(page) {
+            // Rare by the statistics, too many after all, and common among the most recent
+            // conversations (a phone-digit prefix a tenth of all phones share): looking all of
+            // them up would collect them in arrays first (100,000 contacts: 3 s), while
+            // walking to the counts' cap reads at most `WALK_DENSITY` conversations per match.
+            plan = walk;
         }
     }
     let matches = match matches {
@@ -568,6 +574,15 @@ fn push_latest_matches(
 /// The matches among the most recent conversations (eight pages' worth) that pass the
 /// other filters: the first page of a search for a common word, walked as `walk` says
 /// ([`SearchPlan::Walk`] or [`SearchPlan::WalkCheckingEach`]).
+/// A search that overflowed the rare path walks the conversations for its counts when at least
+/// one in this many of the walked window matched.
+const WALK_DENSITY: i64 = 50;
+
+/// The most recent conversations [`walk_window`] looks at.
+fn walk_window_rows(page: &PageRequest) -> i64 {
+    (page.per_page + 1) * 8
+}
+
 async fn walk_window(
     pool: &PgPool,
     scope: TenantScope,
@@ -583,7 +598,7 @@ async fn walk_window(
     push_filters(&mut rows, filter, true);
     push_cursor(&mut rows, page)?;
     rows.push(" ORDER BY c.last_activity_at DESC, c.id DESC LIMIT ")
-        .push_bind((page.per_page + 1) * 8)
+        .push_bind(walk_window_rows(page))
         .push(")")
         .push(WITH_ASSIGNEE)
         .push(" WHERE true");
