@@ -430,7 +430,7 @@ async fn search(
             // Rare by the statistics, too many after all, and common among the most recent
             // conversations (a phone-digit prefix a tenth of all phones share): looking all of
             // them up would collect them in arrays first (100,000 contacts: 3 s), while
-            // walking to the counts' cap reads at most `WALK_DENSITY` conversations per match.
+            // walking to the counts' cap reads about `WALK_DENSITY` conversations per match.
             plan = walk;
         }
     }
@@ -571,9 +571,6 @@ fn push_latest_matches(
         .push_bind(SEARCH_COUNT_CAP);
 }
 
-/// The matches among the most recent conversations (eight pages' worth) that pass the
-/// other filters: the first page of a search for a common word, walked as `walk` says
-/// ([`SearchPlan::Walk`] or [`SearchPlan::WalkCheckingEach`]).
 /// A search that overflowed the rare path walks the conversations for its counts when at least
 /// one in this many of the walked window matched.
 const WALK_DENSITY: i64 = 50;
@@ -583,6 +580,9 @@ fn walk_window_rows(page: &PageRequest) -> i64 {
     (page.per_page + 1) * 8
 }
 
+/// The matches among the most recent conversations (eight pages' worth) that pass the
+/// other filters: the first page of a search for a common word, walked as `walk` says
+/// ([`SearchPlan::Walk`] or [`SearchPlan::WalkCheckingEach`]).
 async fn walk_window(
     pool: &PgPool,
     scope: TenantScope,
