@@ -32,6 +32,12 @@ pub struct InboxLoad {
     /// first all the same, as the ceiling.
     #[arg(long)]
     only: Option<String>,
+    /// Where the numbered searches start among their numbers: the six-digit one asks for
+    /// `Customer 100000` plus this first (so `--start 60000` crosses `Customer 200000`, whose
+    /// digits start 100,000 phones' tails). Taken from the clock when absent, so that every
+    /// run asks for numbers no earlier run asked for.
+    #[arg(long)]
+    start: Option<u64>,
     #[command(flatten)]
     generator: GeneratorArgs,
 }
@@ -49,9 +55,11 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
         .collect();
     anyhow::ensure!(!ids.is_empty(), "no conversations: seed the tenant first");
     let total = sample["total"].as_i64().unwrap_or(0);
-    let salt = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() * 7_919);
+    let start = options.start.unwrap_or_else(|| {
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() * 7_919)
+    });
     let cycle = |paths: &[&str]| Paths::Cycle(paths.iter().map(|p| (*p).to_owned()).collect());
     let scenarios = vec![
         Scenario {
@@ -103,7 +111,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
                 prefix: "/api/conversations?q=Customer%20".into(),
                 first: 100_000,
                 count: 900_000,
-                start: salt,
+                start,
                 suffix: "&per_page=25".into(),
             },
             body: None,
@@ -117,7 +125,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
                 prefix: "/api/conversations?q=Customer%20".into(),
                 first: 10_000,
                 count: 90_000,
-                start: salt,
+                start,
                 suffix: "&per_page=25".into(),
             },
             body: None,
@@ -147,6 +155,7 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
         "inbox load: {} connections, {} s per scenario, tenant of {total} conversations, service at {}",
         options.connections, options.seconds, target.base
     );
+    println!("numbered searches: --start {start} (give it again to ask for the same numbers)");
     println!(
         "machine: {} logical CPUs (load generator and service share them); load generator: {}",
         std::thread::available_parallelism().map_or(0, |n| n.get()),

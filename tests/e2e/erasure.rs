@@ -88,6 +88,16 @@ async fn an_erased_contact_is_unreadable_in_events_and_gone_from_read_models() {
         )
         .await;
     assert_eq!(before["name"], "Budi Santoso");
+    assert!(
+        count(
+            &app.pool,
+            "SELECT count(*) FROM rm.contact_terms WHERE term LIKE $1",
+            "%99887766"
+        )
+        .await
+            > 0,
+        "the phone's digits are search terms before"
+    );
 
     let erased = app
         .call(
@@ -112,6 +122,9 @@ async fn an_erased_contact_is_unreadable_in_events_and_gone_from_read_models() {
         ("SELECT count(*) FROM rm.contacts WHERE coalesce(name, '') || coalesce(phone, '') || coalesce(email, '') LIKE $1", "Budi"),
         ("SELECT count(*) FROM rm.conversations WHERE coalesce(contact_name, '') || coalesce(last_message_preview, '') LIKE $1", "Budi"),
         ("SELECT count(*) FROM rm.messages WHERE coalesce(text, '') LIKE $1", "Merdeka"),
+        // The search terms: words of the name and e-mail, the phone's digits.
+        ("SELECT count(*) FROM rm.contact_terms WHERE term LIKE $1", "%budi%"),
+        ("SELECT count(*) FROM rm.contact_terms WHERE term LIKE $1", "%99887766"),
     ] {
         assert_eq!(count(&app.pool, sql, needle).await, 0, "{sql}");
     }

@@ -8,6 +8,7 @@ use omnistream_projections::inbox::search_statistics::SearchStatistics;
 use omnistream_store::EventStore;
 use omnistream_tests::{spawn_app, Session, TestApp};
 use reqwest::{Method, StatusCode};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seeding_fills_an_organization_that_the_api_serves() {
@@ -159,8 +160,8 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     assert!(first.iter().all(|e| *e == Some(0.0)), "{first:?}");
     // A rare search is looked up by its rarest term, the others checked on what that finds.
     assert_eq!(
-        statistics.rare_lookup(&app.pool, "Customer 7291").await.as_deref(),
-        Some("'7291':*")
+        statistics.rare_lookup(&app.pool, "Customer 7291").await,
+        Some(("7291".to_owned(), true))
     );
     let admin = app.login(&seeded.admin_email, "seed-password-1").await;
     // Both found by "7291"; one is no "Customer".
@@ -214,6 +215,66 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
         assert_eq!(found["total"].as_i64(), Some(1), "{query}: {found}");
         assert_eq!(found["data"][0]["contact"]["name"].as_str(), Some(name));
     }
+    // A prefix is looked up in the contacts' terms, which follow the contact: its old phone
+    // finds it no more once changed, its new one does, and once erased nothing does.
+    let phoned = app
+        .contact(&admin, json!({"name": "Dewi", "phone": "+4915550072913"}))
+        .await;
+    app.call(
+        &admin,
+        Method::POST,
+        "/api/conversations",
+        Some(json!({"contact_id": phoned, "channel": "api"})),
+        StatusCode::CREATED,
+    )
+    .await;
+    let names = |page: serde_json::Value| -> Vec<String> {
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["contact"]["name"].as_str().unwrap_or("").to_owned())
+            .collect()
+    };
+    let head = app.store.head_position().await.unwrap();
+    assert_eq!(
+        statistics.rare_lookup(&app.pool, "5550072913").await,
+        Some(("5550072913".to_owned(), true))
+    );
+    assert_eq!(
+        names(searched(&app, &admin, head, "/api/conversations?q=5550072913").await),
+        ["Dewi"]
+    );
+    app.call(
+        &admin,
+        Method::PATCH,
+        &format!("/api/contacts/{phoned}"),
+        Some(json!({"phone": "+4915550083914"})),
+        StatusCode::OK,
+    )
+    .await;
+    let head = app.store.head_position().await.unwrap();
+    assert!(names(searched(&app, &admin, head, "/api/conversations?q=5550072913").await).is_empty());
+    assert_eq!(
+        names(searched(&app, &admin, head, "/api/conversations?q=555008391").await),
+        ["Dewi"]
+    );
+    app.call(
+        &admin,
+        Method::POST,
+        &format!("/api/contacts/{phoned}/erase"),
+        None,
+        StatusCode::OK,
+    )
+    .await;
+    let head = app.store.head_position().await.unwrap();
+    assert!(names(searched(&app, &admin, head, "/api/conversations?q=555008391").await).is_empty());
+    let terms: i64 = sqlx::query_scalar("SELECT count(*) FROM rm.contact_terms WHERE contact_id = $1")
+        .bind(phoned)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert_eq!(terms, 0, "an erased contact's terms go with it");
     // Rare searches run on connections that plan their statements once, with parameters:
     // more searches than connections times PostgreSQL's five custom plans, each answering
     // its own contact.

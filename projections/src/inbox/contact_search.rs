@@ -82,6 +82,17 @@ pub fn tsquery_of(terms: &[(String, bool)]) -> String {
     quoted.join(" & ")
 }
 
+/// The least string after every string that starts with `prefix`, in byte order (`COLLATE
+/// "C"`): the end of the prefix's range in an index of lexemes. Its last character, the next
+/// one up; an empty prefix, or one ending in the last character there is, has no such end.
+pub fn prefix_end(prefix: &str) -> Option<String> {
+    let mut chars = prefix.chars();
+    let last = chars.next_back()?;
+    // Past the surrogates, which are no characters, when the next one up is one.
+    let next = (u32::from(last) + 1..=u32::from(char::MAX)).find_map(char::from_u32)?;
+    Some(format!("{}{next}", chars.as_str()))
+}
+
 /// The lower-case words of a text: runs of letters and digits.
 pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
     text.split(|c: char| !c.is_alphanumeric())
@@ -136,6 +147,24 @@ mod tests {
         assert_eq!(tsquery("Customer 1234").as_deref(), Some("'customer' & '1234':*"));
         assert_eq!(tsquery("o'neil").as_deref(), Some("'o' & 'neil':*"));
         assert_eq!(tsquery("José").as_deref(), Some("'josé':*"));
+    }
+
+    #[test]
+    fn a_prefix_range_ends_before_the_first_string_it_does_not_start() {
+        assert_eq!(prefix_end("2000").as_deref(), Some("2001"));
+        assert_eq!(prefix_end("budi").as_deref(), Some("budj"));
+        assert_eq!(prefix_end("9").as_deref(), Some(":"));
+        assert_eq!(prefix_end("a\u{d7ff}").as_deref(), Some("a\u{e000}"));
+        assert_eq!(prefix_end("a\u{10ffff}"), None);
+        assert_eq!(prefix_end(""), None);
+        // In byte order, everything the prefix starts lies in [prefix, end), nothing else.
+        let end = prefix_end("2000").unwrap();
+        for inside in ["2000", "20000", "2000999", "2000\u{10ffff}"] {
+            assert!(inside >= "2000" && inside < end.as_str(), "{inside}");
+        }
+        for outside in ["200", "2001", "1999", "20010"] {
+            assert!(!(outside >= "2000" && outside < end.as_str()), "{outside}");
+        }
     }
 
     #[test]

@@ -474,44 +474,77 @@ const FEW_LIMIT: i64 = 1_000;
 
 /// What [`capped_matches`] answers, for a search whose words are rare, in one statement: the
 /// matching contacts and the conversations of the matching messages are looked up first, as
-/// two arrays, then the conversations that have either; `None` when either index has more
+/// two arrays, then the conversations that have either; `None` when either lookup has more
 /// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
-/// incomplete). The contacts' index is searched for `lookup`, the search's rarest term
+/// incomplete). The contacts are looked up by `lookup`, the search's rarest term
 /// ([`SearchStatistics::rare_lookup`](super::search_statistics::SearchStatistics::rare_lookup)),
-/// and the whole query is checked on the contacts it finds. It runs on the connections that
-/// plan a statement once ([`SearchBackend`]): for words known to be rare, index lookups are
-/// the only plan there is, and planning them on every request took more of PostgreSQL's
-/// time than running them. One statement, not the lookups and then the conversations: each
-/// statement is a round trip between the service and PostgreSQL, on the cores they share.
+/// and the whole query is checked on the contacts it finds: a whole word in the full-text
+/// index, a prefix in `contact_terms` (a B-tree, which stops reading at the row past the
+/// limit; there, more than [`FEW_LIMIT`] contacts holding the prefix is too many, whatever
+/// the other terms). It runs on the connections that plan a statement once
+/// ([`SearchBackend`]): for words known to be rare, index lookups are the only plan there
+/// is, and planning them on every request took more of PostgreSQL's time than running them.
+/// One statement, not the lookups and then the conversations: each statement is a round trip
+/// between the service and PostgreSQL, on the cores they share.
 async fn few_matches(
     backend: &SearchBackend,
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
-    lookup: &str,
+    (lookup, prefix): &(String, bool),
 ) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
-    let mut query =
-        QueryBuilder::new("WITH found AS MATERIALIZED (SELECT ARRAY(SELECT id FROM rm.contacts WHERE tenant_id = ");
+    let range_end = prefix.then(|| contact_search::prefix_end(lookup)).flatten();
+    let mut query = QueryBuilder::new("WITH found AS MATERIALIZED (SELECT ARRAY(");
+    match &range_end {
+        Some(end) => {
+            query
+                .push("SELECT contact_id FROM rm.contact_terms WHERE tenant_id = ")
+                .push_bind(scope.tenant_id())
+                .push(" AND term >= ")
+                .push_bind(lookup.clone())
+                .push(" AND term < ")
+                .push_bind(end.clone());
+        }
+        None => {
+            query
+                .push("SELECT id FROM rm.contacts WHERE tenant_id = ")
+                .push_bind(scope.tenant_id())
+                .push(" AND search @@ ")
+                .push_bind(contact_search::tsquery_of(&[(lookup.clone(), *prefix)]))
+                // `@@` written as its function, which PostgreSQL never adds to an index condition.
+                .push("::tsquery AND ts_match_vq(search, ")
+                .push_bind(terms.contacts.clone())
+                .push("::tsquery)");
+        }
+    }
     query
-        .push_bind(scope.tenant_id())
-        .push(" AND search @@ ")
-        .push_bind(lookup.to_owned())
-        // `@@` written as its function, which PostgreSQL never adds to an index condition.
-        .push("::tsquery AND ts_match_vq(search, ")
-        .push_bind(terms.contacts.clone())
-        .push("::tsquery) LIMIT ")
+        .push(" LIMIT ")
         .push_bind(FEW_LIMIT + 1)
-        .push(") AS contacts, ARRAY(SELECT conversation_id FROM rm.messages WHERE tenant_id = ")
+        .push(") AS candidates, ARRAY(SELECT conversation_id FROM rm.messages WHERE tenant_id = ")
         .push_bind(scope.tenant_id())
         .push(" AND search @@ plainto_tsquery('simple', ")
         .push_bind(terms.text.to_owned())
         .push(") LIMIT ")
         .push_bind(FEW_LIMIT + 1)
-        .push(") AS conversations), too_many AS (SELECT greatest(cardinality(contacts), cardinality(conversations)) > ")
+        .push(
+            ") AS conversations), too_many AS (SELECT greatest(cardinality(candidates), cardinality(conversations)) > ",
+        )
         .push_bind(FEW_LIMIT)
-        // One row whatever matched: whether there were too many, then the matches if not.
-        .push(" AS overflow, contacts, conversations FROM found) SELECT f.overflow, m.* FROM too_many f LEFT JOIN LATERAL (");
+        .push(" AS overflow, ");
+    if range_end.is_some() {
+        // The prefix's contacts checked against the whole query, unless there are too many.
+        query
+            .push("ARRAY(SELECT id FROM rm.contacts WHERE cardinality(candidates) <= ")
+            .push_bind(FEW_LIMIT)
+            .push(" AND id = ANY(candidates) AND ts_match_vq(search, ")
+            .push_bind(terms.contacts.clone())
+            .push("::tsquery)) AS contacts");
+    } else {
+        query.push("candidates AS contacts");
+    }
+    // One row whatever matched: whether there were too many, then the matches if not.
+    query.push(", conversations FROM found) SELECT f.overflow, m.* FROM too_many f LEFT JOIN LATERAL (");
     push_latest_matches(&mut query, scope, visibility, filter, |query| {
         query.push(" AND NOT f.overflow AND (c.contact_id = ANY(f.contacts) OR c.id = ANY(f.conversations))");
     });

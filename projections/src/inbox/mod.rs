@@ -58,12 +58,13 @@ impl Projection for InboxProjection {
     }
 
     fn definition_version(&self) -> i32 {
-        8
+        9
     }
 
     fn tables(&self) -> &'static [&'static str] {
         &[
             "contacts",
+            "contact_terms",
             "conversations",
             "conversation_counts",
             "conversation_tags",

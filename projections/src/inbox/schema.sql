@@ -20,6 +20,34 @@ CREATE INDEX contacts_tenant ON contacts (tenant_id, id) WHERE NOT deleted AND m
 CREATE INDEX contacts_search ON contacts USING gin (search) WITH (fastupdate = off);
 CREATE INDEX contacts_tags ON contacts USING gin (tags);
 
+-- The same lexemes as `contacts.search`, one row each, in a B-tree: a rare search's prefix
+-- lookup reads them in order and stops at the row it needs no more of, where the GIN index
+-- collects every lexeme the prefix starts first (100,000 phone tails: a tenth of a second).
+-- Byte order ("C"), so that a prefix's lexemes are one range of the index.
+CREATE TABLE contact_terms (
+    tenant_id   UUID NOT NULL,
+    term        TEXT COLLATE "C" NOT NULL,
+    contact_id  UUID NOT NULL,
+    PRIMARY KEY (tenant_id, term, contact_id)
+);
+
+CREATE FUNCTION index_contact_terms() RETURNS trigger LANGUAGE plpgsql SET search_path FROM CURRENT AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' THEN
+        DELETE FROM contact_terms
+         WHERE tenant_id = OLD.tenant_id AND term = ANY(tsvector_to_array(OLD.search)) AND contact_id = OLD.id;
+    END IF;
+    INSERT INTO contact_terms (tenant_id, term, contact_id)
+    SELECT NEW.tenant_id, term, NEW.id FROM unnest(tsvector_to_array(NEW.search)) AS term;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER contact_terms_insert AFTER INSERT ON contacts
+    FOR EACH ROW EXECUTE FUNCTION index_contact_terms();
+CREATE TRIGGER contact_terms_update AFTER UPDATE ON contacts
+    FOR EACH ROW WHEN (OLD.search IS DISTINCT FROM NEW.search) EXECUTE FUNCTION index_contact_terms();
+
 CREATE TABLE conversations (
     id                     UUID PRIMARY KEY,
     tenant_id              UUID NOT NULL,

@@ -100,21 +100,19 @@ pub struct SearchStatistics {
 
 impl SearchStatistics {
     /// For a search that likely matches few contacts and messages, the term its contacts are
-    /// looked up by in the index, as a `tsquery`: the rarest of its terms. The others are
+    /// looked up by, with whether it is a prefix: the rarest of its terms. The others are
     /// checked on the contacts that one finds, since intersecting a lexeme every contact
     /// has (`customer`) in the index costs more than checking it on a few rows. `None` when
     /// the search likely matches many, or nothing is known yet (tables never analyzed, or
     /// being read by another request).
-    pub async fn rare_lookup(&self, pool: &PgPool, text: &str) -> Option<String> {
+    pub async fn rare_lookup(&self, pool: &PgPool, text: &str) -> Option<(String, bool)> {
         let loaded = self.current(pool).await?;
         let (contacts, messages) = loaded.columns.as_ref()?;
         let terms = contact_search::terms(text);
         if estimate(contacts, messages, &terms, text) >= FEW_MATCHES {
             return None;
         }
-        contacts
-            .rarest(&terms)
-            .map(|term| contact_search::tsquery_of(std::slice::from_ref(term)))
+        contacts.rarest(&terms).cloned()
     }
 
     /// The contacts and messages a search for this text likely matches, in all; `None` when
