@@ -33,7 +33,7 @@ pub struct InboxLoad {
     #[arg(long)]
     only: Option<String>,
     /// Where the numbered searches start among their numbers: the six-digit one asks for
-    /// `Customer 100000` plus this first (so `--start 60000` crosses `Customer 200000`, whose
+    /// `Customer 100000` plus this first (so `--start 90000` crosses `Customer 200000`, whose
     /// digits start 100,000 phones' tails). Taken from the clock when absent, so that every
     /// run asks for numbers no earlier run asked for.
     #[arg(long)]
