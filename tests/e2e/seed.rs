@@ -220,14 +220,7 @@ async fn searches_count_at_most_their_most_recent_two_hundred_matches() {
     let phoned = app
         .contact(&admin, json!({"name": "Dewi", "phone": "+4915550072913"}))
         .await;
-    app.call(
-        &admin,
-        Method::POST,
-        "/api/conversations",
-        Some(json!({"contact_id": phoned, "channel": "api"})),
-        StatusCode::CREATED,
-    )
-    .await;
+    app.conversation_with(&admin, phoned).await;
     let names = |page: serde_json::Value| -> Vec<String> {
         page["data"]
             .as_array()

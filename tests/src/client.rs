@@ -159,6 +159,11 @@ impl TestApp {
     /// Starts an API-channel conversation with a new contact named `name`; answers its id.
     pub async fn conversation(&self, session: &Session, name: &str) -> Uuid {
         let contact_id = self.contact(session, json!({ "name": name })).await;
+        self.conversation_with(session, contact_id).await
+    }
+
+    /// Starts an API-channel conversation with an existing contact; answers its id.
+    pub async fn conversation_with(&self, session: &Session, contact_id: Uuid) -> Uuid {
         let conversation = self
             .call(
                 session,
