@@ -321,4 +321,28 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
         (by_phone["total"].as_i64(), by_phone["counts_capped"].as_bool()),
         (Some(200), Some(true))
     );
+    // The contacts overflowed there but the messages did not: the walk asks whether each
+    // conversation is among the messages' matches, which a conversation whose contact has no
+    // phone joins by a message alone.
+    let quoted = app.conversation(&admin, "Walk-in").await;
+    app.message(&admin, quoted, "inbound", "my old number started 620000")
+        .await;
+    let silent = app.conversation(&admin, "Walk-in too").await;
+    app.message(&admin, silent, "inbound", "no digits here").await;
+    let head = app.store.head_position().await.unwrap();
+    let found = searched(&app, &admin, head, "/api/conversations?q=620000&per_page=10").await;
+    let ids: Vec<&str> = found["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap())
+        .collect();
+    let quoted = quoted.to_string();
+    assert_eq!(ids[0], quoted.as_str());
+    assert_eq!(ids[1..], newest[..9].iter().map(String::as_str).collect::<Vec<_>>()[..]);
+    assert!(!ids.contains(&silent.to_string().as_str()));
+    assert_eq!(
+        (found["total"].as_i64(), found["counts_capped"].as_bool()),
+        (Some(200), Some(true))
+    );
 }
