@@ -321,9 +321,8 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
         (by_phone["total"].as_i64(), by_phone["counts_capped"].as_bool()),
         (Some(200), Some(true))
     );
-    // The contacts overflowed there but the messages did not: the walk asks whether each
-    // conversation is among the messages' matches, which a conversation whose contact has no
-    // phone joins by a message alone.
+    // The contacts overflowed there, the messages did not: the walk still finds a
+    // conversation whose contact has no phone by its message alone.
     let quoted = app.conversation(&admin, "Walk-in").await;
     app.message(&admin, quoted, "inbound", "my old number started 620000")
         .await;

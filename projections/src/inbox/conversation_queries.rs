@@ -142,23 +142,10 @@ enum SearchPlan {
     Indexed,
 }
 
-/// A text search: the text (whose words a message must have), the contacts' query, and
-/// what a rare lookup that overflowed found in full on one side.
+/// A text search: the text (whose words a message must have) and the contacts' query.
 struct SearchTerms<'a> {
     text: &'a str,
     contacts: String,
-    known: KnownMatches,
-}
-
-/// The sides of an overflowed rare lookup ([`few_matches`]) that were complete: a walk then
-/// asks whether a conversation is among them instead of checking its contact or reading its
-/// messages (ten index rows and their words per walked conversation, most of a walk's time).
-#[derive(Debug, Default)]
-struct KnownMatches {
-    /// Every contact the search matches.
-    contacts: Option<Vec<Uuid>>,
-    /// Every conversation with a message the search matches.
-    conversations: Option<Vec<Uuid>>,
 }
 
 fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, visibility: &Visibility) {
@@ -219,54 +206,38 @@ fn search_text(filter: &ConversationFilter) -> Option<&str> {
 }
 
 /// The contact is found by the text (see [`contact_search`]), or one of the conversation's
-/// messages has its words. A side [`KnownMatches`] holds is asked by membership, whatever the
-/// plan.
+/// messages has its words.
 fn push_search(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, search: &SearchTerms<'_>, plan: SearchPlan) {
-    qb.push(" AND (");
-    match (&search.known.contacts, plan) {
-        (Some(contacts), _) => {
-            qb.push("c.contact_id = ANY(").push_bind(contacts.clone()).push(")");
-        }
-        (None, SearchPlan::Walk | SearchPlan::WalkCheckingEach) => {
-            qb.push("EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND k.search @@ ")
+    match plan {
+        SearchPlan::Walk | SearchPlan::WalkCheckingEach => {
+            qb.push(" AND (EXISTS (SELECT 1 FROM rm.contacts k WHERE k.id = c.contact_id AND k.search @@ ")
                 .push_bind(search.contacts.clone())
                 .push("::tsquery");
             if plan == SearchPlan::WalkCheckingEach {
                 // A subquery with an OFFSET is never turned into a join: it runs per row.
                 qb.push(" OFFSET 0");
             }
-            qb.push(")");
+            qb.push(") OR EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
+                .push_bind(search.text.to_owned())
+                .push(")))");
         }
         // Each index's matches become an array the conversations' own indexes look up, so the
         // plan stays two index probes whatever the estimates (a join planned on a misestimate
         // read every conversation).
-        (None, SearchPlan::Indexed) => {
-            qb.push("c.contact_id = ANY(ARRAY(SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
+        SearchPlan::Indexed => {
+            qb.push(" AND (c.contact_id = ANY(ARRAY(SELECT k.id FROM rm.contacts k WHERE k.tenant_id = ")
                 .push_bind(scope.tenant_id())
                 .push(" AND k.search @@ ")
                 .push_bind(search.contacts.clone())
-                .push("::tsquery))");
-        }
-    }
-    qb.push(" OR ");
-    match (&search.known.conversations, plan) {
-        (Some(conversations), _) => {
-            qb.push("c.id = ANY(").push_bind(conversations.clone()).push(")");
-        }
-        (None, SearchPlan::Walk | SearchPlan::WalkCheckingEach) => {
-            qb.push("EXISTS (SELECT 1 FROM rm.messages m WHERE m.conversation_id = c.id AND m.search @@ plainto_tsquery('simple', ")
-                .push_bind(search.text.to_owned())
-                .push("))");
-        }
-        (None, SearchPlan::Indexed) => {
-            qb.push("c.id = ANY(ARRAY(SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ")
+                .push(
+                    "::tsquery)) OR c.id = ANY(ARRAY(SELECT m.conversation_id FROM rm.messages m WHERE m.tenant_id = ",
+                )
                 .push_bind(scope.tenant_id())
                 .push(" AND m.search @@ plainto_tsquery('simple', ")
                 .push_bind(search.text.to_owned())
-                .push(")))");
+                .push("))))");
         }
     }
-    qb.push(")");
 }
 
 fn push_cursor(qb: &mut QueryBuilder<'_, Postgres>, page: &PageRequest) -> Result<(), ProjectionError> {
@@ -366,12 +337,8 @@ pub async fn list(
                 counts_capped: false,
             });
         };
-        let terms = SearchTerms {
-            text,
-            contacts,
-            known: KnownMatches::default(),
-        };
-        return search(pool, backend, scope, visibility, filter, terms, page).await;
+        let terms = SearchTerms { text, contacts };
+        return search(pool, backend, scope, visibility, filter, &terms, page).await;
     }
     let counts = counts(pool, scope, visibility, filter).await?;
     let total = total_of(&counts, filter);
@@ -435,7 +402,7 @@ async fn search(
     scope: TenantScope,
     visibility: &Visibility,
     filter: &ConversationFilter,
-    mut terms: SearchTerms<'_>,
+    terms: &SearchTerms<'_>,
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
     let mut plan = SearchPlan::Indexed;
@@ -443,10 +410,7 @@ async fn search(
     let mut matches = None;
     let rare = backend.statistics().rare_lookup(pool, terms.text).await;
     if let Some(lookup) = &rare {
-        match few_matches(backend, scope, visibility, filter, &terms, lookup).await? {
-            RareLookup::Found(found) => matches = Some(found),
-            RareLookup::Overflowed(known) => terms.known = known,
-        }
+        matches = few_matches(backend, scope, visibility, filter, terms, lookup).await?;
     }
     // A walk after a rare lookup means it found too many: check each contact on its own.
     let walk = if rare.is_some() {
@@ -458,7 +422,7 @@ async fn search(
     // such as a country code, is no common lexeme): a common word fills the page from the
     // most recent conversations, where looking up all of its matches would take seconds.
     if matches.is_none() && page.offset() == 0 {
-        let walked = walk_window(pool, scope, visibility, filter, &terms, page, walk).await?;
+        let walked = walk_window(pool, scope, visibility, filter, terms, page, walk).await?;
         if walked.len() as i64 > page.per_page {
             plan = walk;
             data = Some(walked);
@@ -472,7 +436,7 @@ async fn search(
     }
     let matches = match matches {
         Some(matches) => matches,
-        None => capped_matches(pool, scope, visibility, filter, &terms, plan).await?,
+        None => capped_matches(pool, scope, visibility, filter, terms, plan).await?,
     };
     let mut counts = BTreeMap::new();
     for row in &matches {
@@ -493,7 +457,7 @@ async fn search(
             if complete || wanted.len() as i64 > page.per_page {
                 wanted
             } else {
-                page_rows(pool, scope, visibility, filter, page, Some((&terms, plan))).await?
+                page_rows(pool, scope, visibility, filter, page, Some((terms, plan))).await?
             }
         }
     };
@@ -508,21 +472,11 @@ async fn search(
 /// [`capped_matches`].
 const FEW_LIMIT: i64 = 1_000;
 
-/// What [`few_matches`] found.
-#[derive(Debug)]
-enum RareLookup {
-    /// What [`capped_matches`] would answer.
-    Found(Vec<ConversationRow>),
-    /// More than [`FEW_LIMIT`] matches on a side: what the other side found, if it did not
-    /// overflow too.
-    Overflowed(KnownMatches),
-}
-
 /// What [`capped_matches`] answers, for a search whose words are rare, in one statement: the
 /// matching contacts and the conversations of the matching messages are looked up first, as
-/// two arrays, then the conversations that have either; an overflow when either lookup has
-/// more than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would
-/// be incomplete), with the side that did not. The contacts are looked up by `lookup`, the search's rarest term
+/// two arrays, then the conversations that have either; `None` when either lookup has more
+/// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
+/// incomplete). The contacts are looked up by `lookup`, the search's rarest term
 /// ([`SearchStatistics::rare_lookup`](super::search_statistics::SearchStatistics::rare_lookup)),
 /// and the whole query is checked on the contacts it finds: a whole word in the full-text
 /// index, a prefix in `contact_terms` (a B-tree, which stops reading at the row past the
@@ -539,7 +493,7 @@ async fn few_matches(
     filter: &ConversationFilter,
     terms: &SearchTerms<'_>,
     (lookup, prefix): &(String, bool),
-) -> Result<RareLookup, ProjectionError> {
+) -> Result<Option<Vec<ConversationRow>>, ProjectionError> {
     let range_end = prefix.then(|| contact_search::prefix_end(lookup)).flatten();
     let mut query = QueryBuilder::new("WITH found AS MATERIALIZED (SELECT ARRAY(");
     match &range_end {
@@ -577,11 +531,7 @@ async fn few_matches(
             ") AS conversations), too_many AS (SELECT greatest(cardinality(candidates), cardinality(conversations)) > ",
         )
         .push_bind(FEW_LIMIT)
-        .push(" AS overflow, cardinality(candidates) <= ")
-        .push_bind(FEW_LIMIT)
-        .push(" AS contacts_complete, cardinality(conversations) <= ")
-        .push_bind(FEW_LIMIT)
-        .push(" AS conversations_complete, ");
+        .push(" AS overflow, ");
     if range_end.is_some() {
         // The prefix's contacts checked against the whole query, unless there are too many.
         query
@@ -593,14 +543,8 @@ async fn few_matches(
     } else {
         query.push("candidates AS contacts");
     }
-    // One row whatever matched: whether there were too many (and then the side that was
-    // not), then the matches if not.
-    query.push(
-        ", conversations FROM found) SELECT f.overflow, \
-         CASE WHEN f.overflow AND f.contacts_complete THEN f.contacts END AS known_contacts, \
-         CASE WHEN f.overflow AND f.conversations_complete THEN f.conversations END AS known_conversations, \
-         m.* FROM too_many f LEFT JOIN LATERAL (",
-    );
+    // One row whatever matched: whether there were too many, then the matches if not.
+    query.push(", conversations FROM found) SELECT f.overflow, m.* FROM too_many f LEFT JOIN LATERAL (");
     push_latest_matches(&mut query, scope, visibility, filter, |query| {
         query.push(" AND NOT f.overflow AND (c.contact_id = ANY(f.contacts) OR c.id = ANY(f.conversations))");
     });
@@ -608,14 +552,8 @@ async fn few_matches(
     let mut connection = backend.planned_once().lend().await?;
     let rows = query.build().fetch_all(&mut *connection).await;
     let rows = connection.keep_if_sound(rows)?;
-    let Some(first) = rows.first() else {
-        return Ok(RareLookup::Overflowed(KnownMatches::default()));
-    };
-    if first.try_get::<bool, _>("overflow")? {
-        return Ok(RareLookup::Overflowed(KnownMatches {
-            contacts: first.try_get("known_contacts")?,
-            conversations: first.try_get("known_conversations")?,
-        }));
+    if rows.first().map(|row| row.try_get::<bool, _>("overflow")).transpose()? != Some(false) {
+        return Ok(None);
     }
     let mut found = Vec::with_capacity(rows.len());
     for row in &rows {
@@ -624,7 +562,7 @@ async fn few_matches(
             found.push(ConversationRow::from_row(row)?);
         }
     }
-    Ok(RareLookup::Found(found))
+    Ok(Some(found))
 }
 
 /// The most recent [`SEARCH_COUNT_CAP`] matches, with every filter but the status applied:
