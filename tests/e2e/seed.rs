@@ -125,6 +125,16 @@ async fn seeded_for_search(tenant: &str, conversations: u64) -> (TestApp, Seeded
     (app, seeded)
 }
 
+/// The conversations' ids of a page, in order.
+fn ids_of(page: &serde_json::Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
 /// A list or search answer once the read models include the write at `head`.
 async fn searched(app: &TestApp, admin: &Session, head: i64, query: &str) -> serde_json::Value {
     let response = app
@@ -293,12 +303,7 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
     let head = app.store.head_position().await.unwrap();
     let page = |query: &'static str| async {
         let page = searched(&app, &admin, head, query).await;
-        let ids: Vec<String> = page["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| c["id"].as_str().unwrap().to_owned())
-            .collect();
+        let ids = ids_of(&page);
         (page, ids)
     };
     // Every conversation matches, so the search's first page is the inbox's: the most recent
@@ -330,16 +335,10 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
     app.message(&admin, silent, "inbound", "no digits here").await;
     let head = app.store.head_position().await.unwrap();
     let found = searched(&app, &admin, head, "/api/conversations?q=620000&per_page=10").await;
-    let ids: Vec<&str> = found["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| c["id"].as_str().unwrap())
-        .collect();
-    let quoted = quoted.to_string();
-    assert_eq!(ids[0], quoted.as_str());
-    assert_eq!(ids[1..], newest[..9].iter().map(String::as_str).collect::<Vec<_>>()[..]);
-    assert!(!ids.contains(&silent.to_string().as_str()));
+    let ids = ids_of(&found);
+    assert_eq!(ids[0], quoted.to_string());
+    assert_eq!(ids[1..], newest[..9]);
+    assert!(!ids.contains(&silent.to_string()));
     assert_eq!(
         (found["total"].as_i64(), found["counts_capped"].as_bool()),
         (Some(200), Some(true))
