@@ -131,6 +131,20 @@ pub async fn run(options: InboxLoad) -> anyhow::Result<()> {
             body: None,
         },
         Scenario {
+            name: "text search, a phone's first digits, different each time (never cached)".into(),
+            method: Method::GET,
+            // `12345`, one prefix of phone digits: the same twenty-odd contacts as
+            // `Customer 12345` (names and phone tails), with nothing else to check on them.
+            paths: Paths::Numbered {
+                prefix: "/api/conversations?q=".into(),
+                first: 10_000,
+                count: 90_000,
+                start,
+                suffix: "&per_page=25".into(),
+            },
+            body: None,
+        },
+        Scenario {
             name: "message page".into(),
             method: Method::GET,
             paths: Paths::Cycle(

@@ -146,6 +146,9 @@ enum SearchPlan {
 struct SearchTerms<'a> {
     text: &'a str,
     contacts: String,
+    /// Whether the contacts' query is one term: then the contacts a lookup of that term
+    /// finds are the matches, with nothing left to check on them.
+    one_term: bool,
 }
 
 fn push_scope(qb: &mut QueryBuilder<'_, Postgres>, scope: TenantScope, visibility: &Visibility) {
@@ -329,15 +332,20 @@ pub async fn list(
     page: &PageRequest,
 ) -> Result<InboxPage, ProjectionError> {
     if let Some(text) = search_text(filter) {
-        let Some(contacts) = contact_search::tsquery(text) else {
+        let contacts = contact_search::terms(text);
+        if contacts.is_empty() {
             // Punctuation alone: no contact or message has such a word.
             return Ok(InboxPage {
                 page: Page::from_rows(Vec::new(), page, 0, cursor_of),
                 counts: BTreeMap::new(),
                 counts_capped: false,
             });
+        }
+        let terms = SearchTerms {
+            text,
+            contacts: contact_search::tsquery_of(&contacts),
+            one_term: contacts.len() == 1,
         };
-        let terms = SearchTerms { text, contacts };
         return search(pool, backend, scope, visibility, filter, &terms, page).await;
     }
     let counts = counts(pool, scope, visibility, filter).await?;
@@ -478,10 +486,10 @@ const FEW_LIMIT: i64 = 1_000;
 /// than [`FEW_LIMIT`] matches after all (the arrays hold at most one more, so they would be
 /// incomplete). The contacts are looked up by `lookup`, the search's rarest term
 /// ([`SearchStatistics::rare_lookup`](super::search_statistics::SearchStatistics::rare_lookup)),
-/// and the whole query is checked on the contacts it finds: a whole word in the full-text
-/// index, a prefix in `contact_terms` (a B-tree, which stops reading at the row past the
-/// limit; there, more than [`FEW_LIMIT`] contacts holding the prefix is too many, whatever
-/// the other terms). It runs on the connections that plan a statement once
+/// and the whole query is checked on the contacts it finds (a query of that one term, such
+/// as a phone number's digits, needs no check): a whole word in the full-text index, a prefix
+/// in `contact_terms` (a B-tree, which stops reading at the row past the limit; there, more
+/// than [`FEW_LIMIT`] contacts holding the prefix is too many, whatever the other terms). It runs on the connections that plan a statement once
 /// ([`SearchBackend`]): for words known to be rare, index lookups are the only plan there
 /// is, and planning them on every request took more of PostgreSQL's time than running them.
 /// One statement, not the lookups and then the conversations: each statement is a round trip
@@ -532,7 +540,7 @@ async fn few_matches(
         )
         .push_bind(FEW_LIMIT)
         .push(" AS overflow, ");
-    if range_end.is_some() {
+    if range_end.is_some() && !terms.one_term {
         // The prefix's contacts checked against the whole query, unless there are too many.
         query
             .push("ARRAY(SELECT id FROM rm.contacts WHERE cardinality(candidates) <= ")
