@@ -489,9 +489,10 @@ const FEW_LIMIT: i64 = 1_000;
 /// and the whole query is checked on the contacts it finds (a query of that one term, such
 /// as a phone number's digits, needs no check): a whole word in the full-text index, a prefix
 /// in `contact_terms` (a B-tree, which stops reading at the row past the limit; there, more
-/// than [`FEW_LIMIT`] contacts holding the prefix is too many, whatever the other terms). It runs on the connections that plan a statement once
-/// ([`SearchBackend`]): for words known to be rare, index lookups are the only plan there
-/// is, and planning them on every request took more of PostgreSQL's time than running them.
+/// than [`FEW_LIMIT`] contacts holding the prefix is too many, whatever the other terms). It
+/// runs on the connections that plan a statement once ([`SearchBackend`]): for words known
+/// to be rare, index lookups are the only plan there is, and planning them on every request
+/// took more of PostgreSQL's time than running them.
 /// One statement, not the lookups and then the conversations: each statement is a round trip
 /// between the service and PostgreSQL, on the cores they share.
 async fn few_matches(
