@@ -384,10 +384,9 @@ impl Application {
                 config.query_cache_entries,
                 cache_requests,
             ),
-            // Half the main pool's size: it serves only the rare searches.
             search: SearchBackend::new(crate::db::connect_planned_once(
                 &config.database_url,
-                (config.max_connections / 2).max(2),
+                config.search_connections,
             )?),
             changes,
             secrets,
