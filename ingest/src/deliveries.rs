@@ -204,6 +204,17 @@ pub struct ClaimedDelivery {
     pub attempts: i32,
 }
 
+impl ClaimedDelivery {
+    /// How this claim of it ended.
+    pub fn ended(&self, outcome: Outcome) -> Finished {
+        Finished {
+            id: self.id,
+            attempts: self.attempts,
+            outcome,
+        }
+    }
+}
+
 /// How long a claim lasts before another processor may take the delivery again.
 pub const LEASE: Duration = Duration::from_secs(60);
 
@@ -251,28 +262,44 @@ pub enum Outcome {
     },
 }
 
-/// Records how processing ended.
-pub async fn finish(pool: &PgPool, id: Uuid, outcome: Outcome) -> Result<(), sqlx::Error> {
+/// How processing one claim of a delivery ended, until it is recorded.
+#[derive(Debug, Clone)]
+pub struct Finished {
+    /// The delivery.
+    pub id: Uuid,
+    /// Its attempts when it was claimed: the claim this outcome belongs to.
+    pub attempts: i32,
+    /// How it ended.
+    pub outcome: Outcome,
+}
+
+/// Records how processing ended, if the delivery is still pending under the same claim: once
+/// its lease ended and another processor claimed it again, that one's outcome counts.
+pub async fn finish(pool: &PgPool, finished: &Finished) -> Result<(), sqlx::Error> {
+    let Finished { id, attempts, outcome } = finished;
     let query = match outcome {
         Outcome::Processed { summary, subjects } => sqlx::query(
-            "UPDATE webhook_deliveries SET state = 'processed', processed_at = now(), outcome = $2, subject_ids = $3 \
-             WHERE id = $1",
+            "UPDATE webhook_deliveries SET state = 'processed', processed_at = now(), outcome = $3, subject_ids = $4 \
+             WHERE id = $1 AND attempts = $2 AND state = 'pending'",
         )
         .bind(id)
+        .bind(attempts)
         .bind(summary)
         .bind(subjects),
         Outcome::Retry { error, delay } => sqlx::query(
-            "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $2), \
-             outcome = jsonb_build_object('error', $3::text) WHERE id = $1",
+            "UPDATE webhook_deliveries SET next_attempt_at = now() + make_interval(secs => $3), \
+             outcome = jsonb_build_object('error', $4::text) WHERE id = $1 AND attempts = $2 AND state = 'pending'",
         )
         .bind(id)
+        .bind(attempts)
         .bind(delay.as_secs_f64())
         .bind(error),
         Outcome::Failed { error } => sqlx::query(
             "UPDATE webhook_deliveries SET state = 'failed', processed_at = now(), \
-             outcome = jsonb_build_object('error', $2::text) WHERE id = $1",
+             outcome = jsonb_build_object('error', $3::text) WHERE id = $1 AND attempts = $2 AND state = 'pending'",
         )
         .bind(id)
+        .bind(attempts)
         .bind(error),
     };
     query.execute(pool).await?;

@@ -7,7 +7,7 @@
 //! the receivers keep their latency, processing goes on at a lower pace, and the log absorbs
 //! a burst until it passes.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,7 +31,7 @@ use uuid::Uuid;
 
 use crate::accounts::{Accounts, RoutedAccount};
 use crate::arrivals::Arrivals;
-use crate::deliveries::{self, ClaimedDelivery, Outcome, Source};
+use crate::deliveries::{self, ClaimedDelivery, Finished, Outcome, Source};
 use crate::postmark::InboundEmail;
 use crate::{instagram, mailgun, postmark, sendgrid, whatsapp};
 
@@ -83,6 +83,9 @@ pub struct Processor {
     arrivals: Arc<Arrivals>,
     batch: i64,
     parallel: usize,
+    /// Outcomes not recorded yet (the database went away): recorded first when it is back,
+    /// rather than leaving those deliveries to wait out their lease.
+    unrecorded: Arc<tokio::sync::Mutex<VecDeque<Finished>>>,
 }
 
 fn unix_seconds(seconds: i64) -> DateTime<Utc> {
@@ -366,6 +369,7 @@ impl Processor {
             arrivals,
             batch: 256,
             parallel: 16,
+            unrecorded: Arc::default(),
         }
     }
 
@@ -402,6 +406,7 @@ impl Processor {
 
     /// Claims and processes one batch of pending deliveries; answers how many it claimed.
     pub async fn process_batch(&self) -> Result<usize, sqlx::Error> {
+        self.record_outcomes(Vec::new()).await?;
         let claimed = deliveries::claim(&self.pool, self.batch).await?;
         let count = claimed.len();
         let mut outcomes: HashMap<Uuid, Vec<Result<Done, CommandError>>> = HashMap::new();
@@ -413,16 +418,13 @@ impl Processor {
             let account = match self.accounts.by_id(delivery.tenant_id, delivery.account_id).await {
                 Ok(Some(account)) => account,
                 Ok(None) => {
-                    finished.push((
-                        delivery.id,
-                        Outcome::Failed {
-                            error: "the account was disconnected before the delivery was processed".into(),
-                        },
-                    ));
+                    finished.push(delivery.ended(Outcome::Failed {
+                        error: "the account was disconnected before the delivery was processed".into(),
+                    }));
                     continue;
                 }
                 Err(error) => {
-                    finished.push((delivery.id, self.retry(delivery, error.to_string())));
+                    finished.push(delivery.ended(self.retry(delivery, error.to_string())));
                     continue;
                 }
             };
@@ -438,7 +440,7 @@ impl Processor {
                         queue.push((delivery.id, account.clone(), work));
                     }
                 }
-                Err(error) => finished.push((delivery.id, Outcome::Failed { error })),
+                Err(error) => finished.push(delivery.ended(Outcome::Failed { error })),
             }
         }
         let results: Vec<Vec<(Uuid, Result<Done, CommandError>)>> = stream::iter(lane_order)
@@ -495,12 +497,22 @@ impl Processor {
             let Some(results) = outcomes.remove(&delivery.id) else {
                 continue;
             };
-            finished.push((delivery.id, self.outcome(delivery, results)));
+            finished.push(delivery.ended(self.outcome(delivery, results)));
         }
-        for (id, outcome) in finished {
-            deliveries::finish(&self.pool, id, outcome).await?;
-        }
+        self.record_outcomes(finished).await?;
         Ok(count)
+    }
+
+    /// Records the outcomes left unrecorded before, then `finished`; what cannot be recorded
+    /// now is kept for the next call.
+    async fn record_outcomes(&self, finished: Vec<Finished>) -> Result<(), sqlx::Error> {
+        let mut unrecorded = self.unrecorded.lock().await;
+        unrecorded.extend(finished);
+        while let Some(next) = unrecorded.front() {
+            deliveries::finish(&self.pool, next).await?;
+            unrecorded.pop_front();
+        }
+        Ok(())
     }
 
     fn retry(&self, delivery: &ClaimedDelivery, error: String) -> Outcome {

@@ -1,16 +1,20 @@
 //! The webhook receivers: signed provider deliveries become contacts, conversations and
 //! messages exactly once; anything unauthenticated, unroutable or unreadable stores nothing.
 
+use std::time::{Duration, Instant};
+
 use hmac::{Hmac, Mac};
 use omnistream_tests::channels::{
     connect, conversations, customer_writes, deliveries, messages, post, processed, sign, wa_message, whatsapp_account,
     APP_SECRET,
 };
 use omnistream_tests::client::{expect_error, expect_json};
+use omnistream_tests::private_postgres::PrivatePostgres;
 use omnistream_tests::{spawn_app, spawn_app_with, spawn_ingestor};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
+use sqlx::{Connection, PgConnection};
 use uuid::Uuid;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -734,4 +738,75 @@ async fn after_a_merge_the_customers_next_message_lands_in_the_moved_conversatio
     assert_eq!(after[0]["id"], before["id"]);
     assert_eq!(after[0]["contact"]["id"], target.to_string());
     assert_eq!(messages(&app, &admin, &after[0]).await.len(), 2);
+}
+
+/// A delivery caught mid-processing by a database stop is taken again soon after the database
+/// returns, not when its claim's lease (60 s) ends: the processor records how that attempt
+/// ended once it can.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_delivery_caught_mid_processing_by_a_database_stop_is_retried_soon_after_it_returns() {
+    let postgres = PrivatePostgres::start();
+    let url = postgres.url("omnistream");
+    let app = spawn_app_with(|config| config.database_url = url.clone()).await;
+    let admin = app.register("Outage Org").await;
+    whatsapp_account(&app, &admin, "880002").await;
+
+    // Appends wait behind this lock: the processor claims the delivery, then waits at its events.
+    let mut blocker = PgConnection::connect(&url).await.unwrap();
+    sqlx::query("BEGIN").execute(&mut blocker).await.unwrap();
+    sqlx::query("LOCK TABLE events IN SHARE MODE")
+        .execute(&mut blocker)
+        .await
+        .unwrap();
+    let body = serde_json::to_vec(&wa_message(
+        "880002",
+        "15550002",
+        "Grace",
+        json!([{"from": "15550002", "id": "wamid.outage", "timestamp": "1749416383", "type": "text",
+                "text": {"body": "sent as the database stopped"}}]),
+    ))
+    .unwrap();
+    let response = post(&app, "/api/webhooks/whatsapp", &body, Some(&sign(APP_SECRET, &body))).await;
+    expect_json(response, StatusCode::OK).await;
+    let waiting = "SELECT EXISTS (SELECT 1 FROM webhook_deliveries WHERE attempts = 1) \
+                   AND EXISTS (SELECT 1 FROM pg_stat_activity WHERE wait_event_type = 'Lock')";
+    let started = Instant::now();
+    while !sqlx::query_scalar::<_, bool>(waiting)
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(20),
+            "the processor never reached the events"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+
+    postgres.stop();
+    drop(blocker);
+    postgres.resume();
+    let resumed = Instant::now();
+    let progress = "SELECT state, attempts FROM webhook_deliveries";
+    loop {
+        if let Ok((state, attempts)) = sqlx::query_as::<_, (String, i32)>(progress).fetch_one(&app.pool).await {
+            if state == "processed" {
+                assert_eq!(attempts, 2, "taken once more");
+                break;
+            }
+        }
+        assert!(
+            resumed.elapsed() < Duration::from_secs(30),
+            "the delivery waited for its lease to end"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    processed(&app).await;
+    let listed = conversations(&app, &admin, "").await;
+    let texts: Vec<Value> = messages(&app, &admin, &listed[0])
+        .await
+        .iter()
+        .map(|m| m["text"].clone())
+        .collect();
+    assert_eq!(texts, vec![json!("sent as the database stopped")]);
 }
