@@ -4,6 +4,7 @@
 //! past year: each event carries the time it happened as imported history does, so reports
 //! have a year of days. The service's projections then build the read models.
 
+use std::io::IsTerminal;
 use std::sync::Arc;
 
 use chrono::{DateTime, Duration, Utc};
@@ -356,6 +357,10 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
             .unwrap_or_else(|_| ProgressStyle::default_bar())
             .progress_chars("=> "),
     );
+    // Without a terminal the bar draws nothing: a line per tenth of the way instead.
+    let interactive = std::io::stderr().is_terminal();
+    let tenth = plan.conversations.div_ceil(10).max(1);
+    let started = std::time::Instant::now();
     const BATCH: u64 = 100;
     const PARALLEL: usize = 4;
     let mut appended = 0u64;
@@ -389,6 +394,14 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
             let (written, count) = task.await??;
             appended += written;
             bar.inc(count);
+            let done = bar.position();
+            if !interactive && done / tenth != (done - count) / tenth {
+                eprintln!(
+                    "seeding: {done}/{} conversations ({:.0}/s)",
+                    plan.conversations,
+                    done as f64 / started.elapsed().as_secs_f64()
+                );
+            }
         }
     }
     bar.finish();

@@ -344,3 +344,26 @@ async fn a_search_the_statistics_call_rare_that_matches_too_many_for_the_rare_pa
         (Some(200), Some(true))
     );
 }
+
+/// Without a terminal the progress bar draws nothing: the command prints a line per tenth of
+/// the way (here three batches of at most 100 conversations).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_seed_command_reports_its_progress_without_a_terminal() {
+    let url = omnistream_tests::fresh_database().await;
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_omnistream-process"))
+        .args(["seed", "--tenant", "Progress", "--conversations", "250"])
+        .args(["--messages-per-conversation", "1"])
+        .env("DATABASE_URL", &url)
+        .env("RUST_LOG", "warn")
+        .output()
+        .await
+        .expect("run the seed command");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let progress: Vec<&str> = stderr
+        .lines()
+        .filter_map(|line| line.strip_prefix("seeding: "))
+        .map(|line| line.split(" conversations").next().unwrap_or_default())
+        .collect();
+    assert_eq!(progress, ["100/250", "200/250", "250/250"], "{stderr}");
+}
