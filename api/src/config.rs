@@ -206,8 +206,8 @@ fn kafka_from_env() -> Result<Option<KafkaSettings>, ConfigError> {
 }
 
 /// Twice the cores this process may use, at least 2. A rare search is one statement that
-/// keeps a core busy for milliseconds; more of them at once than the cores can run only
-/// wait for each other inside PostgreSQL (ten on two cores answered about 30 % fewer
+/// keeps a core busy for a fraction of a millisecond; more of them at once than the cores can
+/// run only wait for each other inside PostgreSQL (ten on two cores answered 7-30 % fewer
 /// searches per second than four, with a longer p99: the README's performance section).
 pub fn default_search_connections() -> NonZeroU32 {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
