@@ -360,7 +360,6 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
     // Without a terminal the bar draws nothing: a line per tenth of the way instead.
     let interactive = std::io::stderr().is_terminal();
     let tenth = plan.conversations.div_ceil(10).max(1);
-    let started = std::time::Instant::now();
     const BATCH: u64 = 100;
     const PARALLEL: usize = 4;
     let mut appended = 0u64;
@@ -399,7 +398,7 @@ pub async fn seed(events: Arc<dyn EventStore>, pool: &PgPool, plan: SeedPlan) ->
                 eprintln!(
                     "seeding: {done}/{} conversations ({:.0}/s)",
                     plan.conversations,
-                    done as f64 / started.elapsed().as_secs_f64()
+                    bar.per_sec()
                 );
             }
         }

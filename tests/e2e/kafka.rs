@@ -18,7 +18,7 @@ use omnistream_store::{AppendRequest, EventStore, ExpectedVersion, NewEvent, PgE
 use omnistream_tests::channels::{self, APP_SECRET};
 use omnistream_tests::kafka::{self as broker, by_partition, read_topic};
 use omnistream_tests::private_postgres::PrivatePostgres;
-use omnistream_tests::{fresh_database, fresh_store, TestApp};
+use omnistream_tests::{fresh_database, fresh_store, spawn_app_on, TestApp};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use reqwest::StatusCode;
 use serde_json::json;
@@ -498,21 +498,11 @@ async fn kafka_first_ingest_keeps_accepting_webhooks_while_the_database_is_down(
     let postgres = PrivatePostgres::start();
     let url = postgres.url("omnistream");
     let settings = broker::settings(2);
-    let mut config = omnistream_api::config::Config::for_database(&url);
-    config.max_connections = 6;
-    config.kafka = Some(settings.clone());
-    config.kafka_ingest = true;
-    config.media_dir = std::env::temp_dir().join(format!("omnistream-test-media-{}", Uuid::new_v4().simple()));
-    let application = app::Application::build(config).await.expect("build app");
-    let port = application.port();
-    let state = application.state();
-    tokio::spawn(application.run_until_stopped());
-    let app = TestApp::new(
-        format!("http://127.0.0.1:{port}"),
-        state.pool.clone(),
-        Arc::new(state.store.clone()),
-        url,
-    );
+    let app = spawn_app_on(&url, |config| {
+        config.kafka = Some(settings.clone());
+        config.kafka_ingest = true;
+    })
+    .await;
     let admin = app.register("Kafka Ingest Org").await;
     channels::whatsapp_account(&app, &admin, "880001").await;
     let now = chrono::Utc::now();

@@ -10,7 +10,7 @@ use omnistream_tests::channels::{
 };
 use omnistream_tests::client::{expect_error, expect_json};
 use omnistream_tests::private_postgres::PrivatePostgres;
-use omnistream_tests::{spawn_app, spawn_app_with, spawn_ingestor};
+use omnistream_tests::{spawn_app, spawn_app_on, spawn_app_with, spawn_ingestor};
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
 use sha2::Sha256;
@@ -747,7 +747,7 @@ async fn after_a_merge_the_customers_next_message_lands_in_the_moved_conversatio
 async fn a_delivery_caught_mid_processing_by_a_database_stop_is_retried_soon_after_it_returns() {
     let postgres = PrivatePostgres::start();
     let url = postgres.url("omnistream");
-    let app = spawn_app_with(|config| config.database_url = url.clone()).await;
+    let app = spawn_app_on(&url, |_| {}).await;
     let admin = app.register("Outage Org").await;
     whatsapp_account(&app, &admin, "880002").await;
 

@@ -92,8 +92,13 @@ pub async fn spawn_app() -> TestApp {
 
 /// Starts the real application with a configuration adjusted by `adjust`.
 pub async fn spawn_app_with(adjust: impl FnOnce(&mut Config)) -> TestApp {
-    let url = fresh_database().await;
-    let mut config = Config::for_database(&url);
+    spawn_app_on(&fresh_database().await, adjust).await
+}
+
+/// Starts the real application on the database at `url` (a private server's, say), with a
+/// configuration adjusted by `adjust`.
+pub async fn spawn_app_on(url: &str, adjust: impl FnOnce(&mut Config)) -> TestApp {
+    let mut config = Config::for_database(url);
     config.max_connections = 6;
     config.append_writers = 2;
     config.media_dir = std::env::temp_dir().join(format!("omnistream-test-media-{}", uuid::Uuid::new_v4().simple()));
